@@ -1,0 +1,1 @@
+//! Pure protocol types and translations.
