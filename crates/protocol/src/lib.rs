@@ -1,1 +1,8 @@
-//! Pure protocol types and translations.
+//! Pure protocol types and translations for the Uplink gateway.
+//!
+//! Everything here is synchronous and free of I/O: wire types for each protocol,
+//! the neutral intermediate representation ([`ir`]) that every protocol decodes into
+//! and encodes from, the translators between them, and an incremental SSE codec.
+
+pub mod error;
+pub mod ir;
