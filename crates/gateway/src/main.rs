@@ -1,1 +1,5 @@
-fn main() {}
+//! The `uplink` binary: everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    uplink_gateway::cli::main()
+}

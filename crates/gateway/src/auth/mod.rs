@@ -1,0 +1,6 @@
+//! Credentials: the client API key that callers present to the gateway (upstream
+//! credentials join here with the account pool).
+
+mod client_key;
+
+pub use client_key::{ClientAuth, KeySource, PresentedKey, generate_api_key, resolve_api_key};

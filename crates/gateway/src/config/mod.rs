@@ -1,0 +1,321 @@
+//! Typed configuration: built-in defaults < TOML file < environment < flags,
+//! parsed into [`Config`] once, before anything binds or opens.
+
+mod raw;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+pub use raw::{RawConfig, RawLog};
+
+pub const DEFAULT_PORT: u16 = 8045;
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 600;
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
+
+/// A configuration error. Every variant names the setting or file at fault and
+/// never contains a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    File {
+        path: PathBuf,
+        message: String,
+        line: Option<usize>,
+    },
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid `{setting}`: {message}")]
+    Invalid {
+        setting: &'static str,
+        message: String,
+    },
+    #[error(
+        "cannot determine a data directory for this platform; pass --data-dir or set UPLINK_DATA_DIR"
+    )]
+    NoDataDir,
+}
+
+/// Who must present the API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Nobody.
+    Off,
+    /// Every request, health checks included.
+    Strict,
+    /// Every request except `GET /healthz` and `GET /health`.
+    AllExceptHealth,
+}
+
+impl AuthMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::Off => "off",
+            AuthMode::Strict => "strict",
+            AuthMode::AllExceptHealth => "all_except_health",
+        }
+    }
+}
+
+impl fmt::Display for AuthMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where the client API key comes from.
+#[derive(Debug, Clone)]
+pub enum ApiKeySetting {
+    /// None configured: use the one persisted in the data dir, generating it once.
+    Generate,
+    /// Explicitly empty: no key (only valid with auth off).
+    Disabled,
+    /// Configured by the user; already validated.
+    Configured(SecretString),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// An `EnvFilter` directive such as `info` or `uplink_gateway=debug,info`.
+    pub level: String,
+    pub json: bool,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// The file that was read, if any.
+    pub config_file: Option<PathBuf>,
+    pub listen: SocketAddr,
+    pub allow_lan_access: bool,
+    pub auth_mode: AuthMode,
+    /// Whether `auth_mode` was resolved from `auto`.
+    pub auth_mode_auto: bool,
+    pub api_key: ApiKeySetting,
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+    pub shutdown_grace: Duration,
+    pub log: LogConfig,
+}
+
+/// Everything configuration is read from. `env` is passed in (not read from the
+/// process) so that tests can layer without touching global state.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub data_dir: Option<PathBuf>,
+    pub config_file: Option<PathBuf>,
+    pub env: HashMap<String, String>,
+    pub flags: RawConfig,
+}
+
+impl Sources {
+    /// The data directory: `--data-dir` > `UPLINK_DATA_DIR` > the platform's.
+    pub fn data_dir(&self) -> Result<PathBuf, ConfigError> {
+        if let Some(dir) = &self.data_dir {
+            return Ok(dir.clone());
+        }
+        if let Some(dir) = self.env.get("UPLINK_DATA_DIR").filter(|d| !d.is_empty()) {
+            return Ok(PathBuf::from(dir));
+        }
+        dirs::data_dir()
+            .map(|d| d.join("uplink"))
+            .ok_or(ConfigError::NoDataDir)
+    }
+
+    /// The config file and whether the user named it explicitly.
+    fn config_file(&self, data_dir: &Path) -> (PathBuf, bool) {
+        if let Some(file) = &self.config_file {
+            return (file.clone(), true);
+        }
+        if let Some(file) = self.env.get("UPLINK_CONFIG").filter(|f| !f.is_empty()) {
+            return (PathBuf::from(file), true);
+        }
+        (data_dir.join("config.toml"), false)
+    }
+}
+
+impl Config {
+    /// Read every layer and validate the result.
+    pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
+        let data_dir = sources.data_dir()?;
+        let (path, explicit) = sources.config_file(&data_dir);
+        let (mut raw, config_file) = match std::fs::read_to_string(&path) {
+            Ok(text) => (RawConfig::from_toml(&text, &path)?, Some(path)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                (RawConfig::default(), None)
+            }
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        raw.merge(&RawConfig::from_env(&sources.env)?);
+        raw.merge(&sources.flags);
+        Config::from_raw(raw, data_dir, config_file)
+    }
+
+    /// Validate a merged raw configuration.
+    pub fn from_raw(
+        raw: RawConfig,
+        data_dir: PathBuf,
+        config_file: Option<PathBuf>,
+    ) -> Result<Config, ConfigError> {
+        let allow_lan_access = raw.allow_lan_access.unwrap_or(false);
+        let ip = match raw.bind.as_deref().map(str::trim) {
+            Some(bind) if !bind.is_empty() => {
+                bind.parse::<IpAddr>().map_err(|_| ConfigError::Invalid {
+                    setting: "bind",
+                    message: format!("`{bind}` is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)"),
+                })?
+            }
+            _ if allow_lan_access => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        };
+        let listen = SocketAddr::new(ip, raw.port.unwrap_or(DEFAULT_PORT));
+
+        let (auth_mode, auth_mode_auto) = match raw
+            .auth_mode
+            .as_deref()
+            .map(|m| m.trim().to_ascii_lowercase())
+        {
+            None => (auto_mode(&listen), true),
+            Some(m) => match m.as_str() {
+                "auto" => (auto_mode(&listen), true),
+                "off" => (AuthMode::Off, false),
+                "strict" => (AuthMode::Strict, false),
+                "all_except_health" => (AuthMode::AllExceptHealth, false),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        setting: "auth_mode",
+                        message: format!(
+                            "`{m}` is not one of off, strict, all_except_health, auto"
+                        ),
+                    });
+                }
+            },
+        };
+
+        let api_key = match raw.api_key {
+            None => ApiKeySetting::Generate,
+            Some(key) if key.is_empty() => {
+                if auth_mode != AuthMode::Off {
+                    return Err(ConfigError::Invalid {
+                        setting: "api_key",
+                        message: format!(
+                            "it is empty but auth_mode is {auth_mode}, so every request would be refused; \
+                             set an api_key (sk-…), remove it to have one generated, or set auth_mode = \"off\""
+                        ),
+                    });
+                }
+                ApiKeySetting::Disabled
+            }
+            Some(key) => {
+                validate_api_key(&key)?;
+                ApiKeySetting::Configured(SecretString::from(key))
+            }
+        };
+
+        let request_timeout_secs = positive(
+            "request_timeout_secs",
+            raw.request_timeout_secs
+                .unwrap_or(DEFAULT_REQUEST_TIMEOUT_SECS),
+        )?;
+        let max_body_bytes = positive(
+            "max_body_bytes",
+            raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        )?;
+        let max_body_bytes = usize::try_from(max_body_bytes).map_err(|_| ConfigError::Invalid {
+            setting: "max_body_bytes",
+            message: "too large for this platform".into(),
+        })?;
+
+        let level = raw.log.level.unwrap_or_else(|| "info".to_owned());
+        if tracing_subscriber::EnvFilter::try_new(&level).is_err() {
+            return Err(ConfigError::Invalid {
+                setting: "log.level",
+                message: format!(
+                    "`{level}` is not a level (error, warn, info, debug, trace) or filter directive"
+                ),
+            });
+        }
+
+        Ok(Config {
+            data_dir,
+            config_file,
+            listen,
+            allow_lan_access,
+            auth_mode,
+            auth_mode_auto,
+            api_key,
+            request_timeout: Duration::from_secs(request_timeout_secs),
+            max_body_bytes,
+            shutdown_grace: Duration::from_secs(
+                raw.shutdown_grace_secs
+                    .unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECS),
+            ),
+            log: LogConfig {
+                level,
+                json: raw.log.json.unwrap_or(false),
+            },
+        })
+    }
+
+    /// Whether the listener is reachable from other machines.
+    pub fn is_lan_exposed(&self) -> bool {
+        !self.listen.ip().is_loopback()
+    }
+}
+
+/// `auto`: require a key when reachable from the LAN, otherwise not.
+fn auto_mode(listen: &SocketAddr) -> AuthMode {
+    if listen.ip().is_loopback() {
+        AuthMode::Off
+    } else {
+        AuthMode::AllExceptHealth
+    }
+}
+
+fn positive(setting: &'static str, value: u64) -> Result<u64, ConfigError> {
+    if value == 0 {
+        return Err(ConfigError::Invalid {
+            setting,
+            message: "must be greater than 0".into(),
+        });
+    }
+    Ok(value)
+}
+
+/// The rule for client API keys: `sk-` followed by enough characters.
+pub fn validate_api_key(key: &str) -> Result<(), ConfigError> {
+    if !key.starts_with("sk-") || key.len() < 10 {
+        return Err(ConfigError::Invalid {
+            setting: "api_key",
+            message: format!(
+                "it must start with `sk-` and be at least 10 characters long (the configured value has {} characters{})",
+                key.chars().count(),
+                if key.starts_with("sk-") {
+                    ""
+                } else {
+                    " and does not start with `sk-`"
+                }
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A secret shown as its first characters only, for logs and listings.
+pub fn redact(secret: &SecretString) -> String {
+    let s = secret.expose_secret();
+    let shown: String = s.chars().take(6).collect();
+    format!("{shown}…")
+}
+
+#[cfg(test)]
+mod tests;

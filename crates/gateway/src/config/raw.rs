@@ -1,0 +1,127 @@
+//! The raw, layered configuration: what a TOML file, the environment or flags say,
+//! before validation. Every field is optional so that layers can be merged.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::ConfigError;
+
+/// One configuration layer. Unknown keys in a file are an error.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub port: Option<u16>,
+    pub bind: Option<String>,
+    pub allow_lan_access: Option<bool>,
+    pub auth_mode: Option<String>,
+    pub api_key: Option<String>,
+    pub request_timeout_secs: Option<u64>,
+    pub max_body_bytes: Option<u64>,
+    pub shutdown_grace_secs: Option<u64>,
+    #[serde(default)]
+    pub log: RawLog,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    pub level: Option<String>,
+    pub json: Option<bool>,
+}
+
+/// Later layers win, field by field.
+fn overlay<T: Clone>(base: &mut Option<T>, later: &Option<T>) {
+    if later.is_some() {
+        base.clone_from(later);
+    }
+}
+
+impl RawConfig {
+    /// Apply `later` on top of `self`.
+    pub fn merge(&mut self, later: &RawConfig) {
+        overlay(&mut self.port, &later.port);
+        overlay(&mut self.bind, &later.bind);
+        overlay(&mut self.allow_lan_access, &later.allow_lan_access);
+        overlay(&mut self.auth_mode, &later.auth_mode);
+        overlay(&mut self.api_key, &later.api_key);
+        overlay(&mut self.request_timeout_secs, &later.request_timeout_secs);
+        overlay(&mut self.max_body_bytes, &later.max_body_bytes);
+        overlay(&mut self.shutdown_grace_secs, &later.shutdown_grace_secs);
+        overlay(&mut self.log.level, &later.log.level);
+        overlay(&mut self.log.json, &later.log.json);
+    }
+
+    /// Parse a TOML file's text. Errors name the file and the offending key.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::File {
+            path: path.to_path_buf(),
+            message: e.message().to_string(),
+            line: e.span().map(|span| line_of(text, span.start)),
+        })
+    }
+
+    /// The `UPLINK_*` environment layer. Values that do not parse are errors that
+    /// name the variable.
+    pub fn from_env(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| env.get(name).map(String::as_str);
+        Ok(RawConfig {
+            port: parse_env(env, "UPLINK_PORT")?,
+            bind: get("UPLINK_BIND").map(str::to_owned),
+            allow_lan_access: parse_env_bool(env, "UPLINK_ALLOW_LAN_ACCESS")?,
+            auth_mode: get("UPLINK_AUTH_MODE").map(str::to_owned),
+            api_key: get("UPLINK_API_KEY").map(str::to_owned),
+            request_timeout_secs: parse_env(env, "UPLINK_REQUEST_TIMEOUT_SECS")?,
+            max_body_bytes: parse_env(env, "UPLINK_MAX_BODY_BYTES")?,
+            shutdown_grace_secs: parse_env(env, "UPLINK_SHUTDOWN_GRACE_SECS")?,
+            log: RawLog {
+                level: get("UPLINK_LOG_LEVEL").map(str::to_owned),
+                json: parse_env_bool(env, "UPLINK_LOG_JSON")?,
+            },
+        })
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map_or(0, |prefix| prefix.matches('\n').count())
+        + 1
+}
+
+fn parse_env<T: std::str::FromStr>(
+    env: &HashMap<String, String>,
+    name: &'static str,
+) -> Result<Option<T>, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match env.get(name) {
+        None => Ok(None),
+        Some(value) => value
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|e: T::Err| ConfigError::Invalid {
+                setting: name,
+                message: format!("`{value}` is not valid: {e}"),
+            }),
+    }
+}
+
+fn parse_env_bool(
+    env: &HashMap<String, String>,
+    name: &'static str,
+) -> Result<Option<bool>, ConfigError> {
+    match env.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(None),
+        Some(v) => match v.as_str() {
+            "1" | "true" | "yes" | "on" => Ok(Some(true)),
+            "0" | "false" | "no" | "off" | "" => Ok(Some(false)),
+            _ => Err(ConfigError::Invalid {
+                setting: name,
+                message: format!("`{v}` is not a boolean (use true or false)"),
+            }),
+        },
+    }
+}

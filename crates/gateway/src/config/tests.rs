@@ -1,0 +1,268 @@
+//! Layering, validation and error messages of the configuration.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use secrecy::ExposeSecret;
+
+use super::*;
+
+fn sources(dir: &Path, file: Option<&str>, env: &[(&str, &str)], flags: RawConfig) -> Sources {
+    let config_file = file.map(|text| {
+        let path = dir.join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    });
+    Sources {
+        data_dir: Some(dir.to_path_buf()),
+        config_file,
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        flags,
+    }
+}
+
+fn load(file: Option<&str>, env: &[(&str, &str)], flags: RawConfig) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    Config::load(&sources(dir.path(), file, env, flags))
+}
+
+#[test]
+fn defaults_with_no_configuration_at_all() {
+    let c = load(None, &[], RawConfig::default()).unwrap();
+    assert_eq!(c.listen, "127.0.0.1:8045".parse::<SocketAddr>().unwrap());
+    assert_eq!(c.auth_mode, AuthMode::Off);
+    assert!(c.auth_mode_auto);
+    assert!(matches!(c.api_key, ApiKeySetting::Generate));
+    assert_eq!(c.request_timeout, Duration::from_secs(600));
+    assert_eq!(c.max_body_bytes, 32 * 1024 * 1024);
+    assert_eq!(c.config_file, None);
+    assert_eq!(c.log.level, "info");
+}
+
+#[test]
+fn the_default_config_file_lives_in_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.toml"), "port = 9001\n").unwrap();
+    let c = Config::load(&Sources {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Sources::default()
+    })
+    .unwrap();
+    assert_eq!(c.listen.port(), 9001);
+    assert_eq!(c.config_file, Some(dir.path().join("config.toml")));
+}
+
+#[test]
+fn data_dir_and_config_come_from_the_environment_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("elsewhere.toml");
+    std::fs::write(&other, "port = 9002\n").unwrap();
+    let env: HashMap<String, String> = [
+        (
+            "UPLINK_DATA_DIR".to_owned(),
+            dir.path().join("d").display().to_string(),
+        ),
+        ("UPLINK_CONFIG".to_owned(), other.display().to_string()),
+    ]
+    .into();
+    let c = Config::load(&Sources {
+        env,
+        ..Sources::default()
+    })
+    .unwrap();
+    assert_eq!(c.data_dir, dir.path().join("d"));
+    assert_eq!(c.listen.port(), 9002);
+}
+
+#[test]
+fn layers_apply_in_order_defaults_file_env_flags() {
+    let file =
+        "port = 1111\nauth_mode = \"strict\"\nrequest_timeout_secs = 5\n[log]\nlevel = \"debug\"\n";
+    // File alone.
+    let c = load(Some(file), &[], RawConfig::default()).unwrap();
+    assert_eq!((c.listen.port(), c.auth_mode), (1111, AuthMode::Strict));
+    assert_eq!(c.request_timeout, Duration::from_secs(5));
+    assert_eq!(c.log.level, "debug");
+    // Environment beats the file.
+    let env = [
+        ("UPLINK_PORT", "2222"),
+        ("UPLINK_AUTH_MODE", "all_except_health"),
+    ];
+    let c = load(Some(file), &env, RawConfig::default()).unwrap();
+    assert_eq!(
+        (c.listen.port(), c.auth_mode),
+        (2222, AuthMode::AllExceptHealth)
+    );
+    assert_eq!(
+        c.request_timeout,
+        Duration::from_secs(5),
+        "untouched keys keep the file's value"
+    );
+    // Flags beat the environment.
+    let flags = RawConfig {
+        port: Some(3333),
+        ..RawConfig::default()
+    };
+    let c = load(Some(file), &env, flags).unwrap();
+    assert_eq!(
+        (c.listen.port(), c.auth_mode),
+        (3333, AuthMode::AllExceptHealth)
+    );
+}
+
+#[test]
+fn lan_access_decides_the_bind_address_and_the_auto_auth_mode() {
+    let c = load(
+        None,
+        &[("UPLINK_ALLOW_LAN_ACCESS", "false")],
+        RawConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(c.listen.ip().to_string(), "127.0.0.1");
+    assert_eq!(c.auth_mode, AuthMode::Off);
+    assert!(!c.is_lan_exposed());
+
+    let c = load(
+        None,
+        &[("UPLINK_ALLOW_LAN_ACCESS", "true")],
+        RawConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(c.listen.ip().to_string(), "0.0.0.0");
+    assert_eq!(c.auth_mode, AuthMode::AllExceptHealth);
+    assert!(c.auth_mode_auto);
+    assert!(c.is_lan_exposed());
+
+    // An explicit bind overrides both ways.
+    let c = load(
+        Some("allow_lan_access = true\nbind = \"127.0.0.2\""),
+        &[],
+        RawConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(c.listen.ip().to_string(), "127.0.0.2");
+    assert_eq!(c.auth_mode, AuthMode::Off);
+    let c = load(Some("bind = \"0.0.0.0\""), &[], RawConfig::default()).unwrap();
+    assert_eq!(c.auth_mode, AuthMode::AllExceptHealth);
+
+    // An explicit mode wins over auto.
+    let c = load(
+        Some("allow_lan_access = true\nauth_mode = \"off\""),
+        &[],
+        RawConfig::default(),
+    )
+    .unwrap();
+    assert_eq!((c.auth_mode, c.auth_mode_auto), (AuthMode::Off, false));
+}
+
+#[test]
+fn api_key_rules() {
+    let ok = load(
+        None,
+        &[("UPLINK_API_KEY", "sk-1234567")],
+        RawConfig::default(),
+    )
+    .unwrap();
+    match ok.api_key {
+        ApiKeySetting::Configured(k) => assert_eq!(k.expose_secret(), "sk-1234567"),
+        other => panic!("{other:?}"),
+    }
+    for bad in ["abcdefghijkl", "sk-123456", "pk-1234567890"] {
+        let err = load(None, &[("UPLINK_API_KEY", bad)], RawConfig::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("`api_key`") && msg.contains("sk-"), "{msg}");
+        assert!(
+            !msg.contains(bad),
+            "the key itself must not be echoed: {msg}"
+        );
+    }
+    // Empty key: fine with auth off, refused with any other mode.
+    let c = load(
+        Some("api_key = \"\"\nauth_mode = \"off\""),
+        &[],
+        RawConfig::default(),
+    )
+    .unwrap();
+    assert!(matches!(c.api_key, ApiKeySetting::Disabled));
+    for mode in ["strict", "all_except_health"] {
+        let file = format!("api_key = \"\"\nauth_mode = \"{mode}\"");
+        let msg = load(Some(&file), &[], RawConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("api_key") && msg.contains("empty"), "{msg}");
+    }
+    // auto on the LAN resolves to all_except_health, which needs a key.
+    let msg = load(
+        Some("api_key = \"\"\nallow_lan_access = true"),
+        &[],
+        RawConfig::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(msg.contains("all_except_health"), "{msg}");
+}
+
+#[test]
+fn unknown_keys_name_the_key_and_the_file() {
+    let msg = load(Some("port = 1\nprot = 2\n"), &[], RawConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("prot") && msg.contains("config.toml:2"),
+        "{msg}"
+    );
+    let msg = load(Some("[log]\nlevle = \"x\"\n"), &[], RawConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("levle"), "{msg}");
+}
+
+#[test]
+fn bad_values_name_the_setting() {
+    let cases: &[(Option<&str>, &[(&str, &str)], &str)] = &[
+        (None, &[("UPLINK_PORT", "eighty")], "UPLINK_PORT"),
+        (None, &[("UPLINK_PORT", "70000")], "UPLINK_PORT"),
+        (
+            None,
+            &[("UPLINK_ALLOW_LAN_ACCESS", "maybe")],
+            "UPLINK_ALLOW_LAN_ACCESS",
+        ),
+        (None, &[("UPLINK_AUTH_MODE", "sometimes")], "auth_mode"),
+        (Some("bind = \"localhost:80\""), &[], "bind"),
+        (
+            Some("request_timeout_secs = 0"),
+            &[],
+            "request_timeout_secs",
+        ),
+        (Some("max_body_bytes = 0"), &[], "max_body_bytes"),
+        (Some("port = \"8045\""), &[], "config.toml"),
+        (None, &[("UPLINK_LOG_LEVEL", "loud=[")], "log.level"),
+    ];
+    for (file, env, needle) in cases {
+        let msg = load(*file, env, RawConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(needle), "expected {needle:?} in {msg:?}");
+    }
+}
+
+#[test]
+fn an_explicit_config_file_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Config::load(&Sources {
+        data_dir: Some(dir.path().to_path_buf()),
+        config_file: Some(dir.path().join("missing.toml")),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::Read { .. }), "{err}");
+}
+
+#[test]
+fn redaction_shows_only_a_prefix() {
+    let s = redact(&SecretString::from("sk-0123456789abcdef"));
+    assert_eq!(s, "sk-012…");
+}

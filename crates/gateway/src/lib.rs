@@ -1,0 +1,13 @@
+//! The Uplink gateway: configuration, HTTP server, client protocols, upstream
+//! providers, account pool and storage. The `uplink` binary is a thin shell over
+//! [`cli`].
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod run;
+pub mod server;
+pub mod state;
+pub mod storage;
+pub mod upstream;

@@ -1,0 +1,154 @@
+//! Start-up and shutdown of `uplink serve`: config is loaded and validated before
+//! anything binds; then logging, storage, the key, the listener, and the signal
+//! that ends it all gracefully.
+
+use std::net::SocketAddr;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{ClientAuth, KeySource, resolve_api_key};
+use crate::config::{AuthMode, Config, LogConfig};
+use crate::server;
+use crate::state::AppState;
+use crate::storage::{Storage, StorageError};
+
+/// Why `serve` stopped with an error; each maps to an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Bind(#[from] server::BindError),
+    #[error("server error: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// A gateway that is bound and ready: the address is known before it serves,
+/// so tests and the start-up line can use it (port 0 picks a free port).
+pub struct Gateway {
+    pub state: AppState,
+    pub listener: tokio::net::TcpListener,
+    pub local_addr: SocketAddr,
+    pub key_source: KeySource,
+}
+
+impl Gateway {
+    /// Open storage, resolve the key and bind, in that order.
+    pub async fn bind(config: Config) -> Result<Gateway, RunError> {
+        let storage = Storage::open(&config.data_dir).await?;
+        let (key, key_source) = resolve_api_key(&config.api_key, &storage).await?;
+        let listener = server::bind(config.listen).await?;
+        let local_addr = listener.local_addr()?;
+        let auth = ClientAuth::new(config.auth_mode, key);
+        Ok(Gateway {
+            state: AppState::new(config, auth, storage),
+            listener,
+            local_addr,
+            key_source,
+        })
+    }
+
+    /// The one line that says where the gateway listens, how it authenticates and
+    /// where its data lives.
+    pub fn banner(&self) -> String {
+        let config = self.state.config();
+        let auth = match (config.auth_mode, config.auth_mode_auto) {
+            (mode, true) => format!("{mode} (auto)"),
+            (mode, false) => mode.to_string(),
+        };
+        let key = match (config.auth_mode, self.key_source) {
+            (AuthMode::Off, _) => String::new(),
+            (_, KeySource::Generated) => ", key: generated (uplink config show-key)".to_owned(),
+            (_, KeySource::Configured) => ", key: configured".to_owned(),
+            (_, KeySource::None) => ", key: none".to_owned(),
+        };
+        format!(
+            "uplink {} listening on http://{} (auth: {auth}{key}; data: {})",
+            env!("CARGO_PKG_VERSION"),
+            self.local_addr,
+            config.data_dir.display()
+        )
+    }
+
+    /// Serve until `shutdown` is cancelled, then drain within the grace period.
+    pub async fn serve(self, shutdown: CancellationToken) -> Result<(), RunError> {
+        let config = self.state.config();
+        if config.is_lan_exposed() && config.auth_mode == AuthMode::Off {
+            tracing::warn!(
+                "listening on {} with auth_mode = off: anyone on the network can use your upstream accounts; set auth_mode = \"all_except_health\" or \"strict\"",
+                self.local_addr
+            );
+        }
+        let grace = config.shutdown_grace;
+        let storage = self.state.storage().clone();
+        let app = server::router(self.state);
+        let drained = server::serve(self.listener, app, shutdown, grace).await?;
+        if !drained {
+            tracing::warn!(
+                "shutdown grace period of {}s expired; closed the remaining connections",
+                grace.as_secs()
+            );
+        }
+        storage.close().await;
+        Ok(())
+    }
+}
+
+/// A token cancelled on SIGINT or SIGTERM.
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: no new connections; letting in-flight requests finish");
+        cancel.cancel();
+    });
+    token
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// Install the global subscriber. Logs go to stderr through a bounded, lossy
+/// channel so a slow terminal never stalls a request. Keep the guard alive.
+pub fn init_logging(log: &LogConfig) -> tracing_appender::non_blocking::WorkerGuard {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| EnvFilter::new(&log.level));
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_target(false);
+    let result = if log.json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.with_ansi(false).try_init()
+    };
+    if let Err(e) = result {
+        eprintln!("warning: logging already initialised: {e}");
+    }
+    guard
+}
