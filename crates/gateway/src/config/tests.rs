@@ -222,7 +222,8 @@ fn unknown_keys_name_the_key_and_the_file() {
 
 #[test]
 fn bad_values_name_the_setting() {
-    let cases: &[(Option<&str>, &[(&str, &str)], &str)] = &[
+    type Case<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         (None, &[("UPLINK_PORT", "eighty")], "UPLINK_PORT"),
         (None, &[("UPLINK_PORT", "70000")], "UPLINK_PORT"),
         (
