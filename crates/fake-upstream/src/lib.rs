@@ -1,1 +1,403 @@
-//! Fake upstream.
+//! A strict fake of Google OAuth and the Google Cloud Code `v1internal` API (the service
+//! behind the Antigravity IDE), for Uplink's tests.
+//!
+//! It is meant to be **as strict as the real service**: requests the real API rejects (unknown
+//! fields anywhere, JSON-Schema keywords in tool schemas, bad roles, unpaired function calls,
+//! missing or foreign thought signatures, limits per model) are rejected here too, with
+//! Google's status codes, error shapes and — where known — wording. A gateway test that passes
+//! against this fake sent requests the real service would accept.
+//!
+//! # Starting
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use uplink_fake_upstream::{AccountSpec, Behavior, FakeUpstream};
+//!
+//! let fake = FakeUpstream::start().await?; // 127.0.0.1:0, no accounts
+//! fake.add_account(AccountSpec::new("rt-1", "alice@example.com", "proj-1"));
+//! fake.script("alice@example.com", vec![Behavior::RateLimited, Behavior::Ok]);
+//! let base = fake.cloudcode_url(); // http://127.0.0.1:PORT/v1internal
+//! # let _ = base; Ok(()) }
+//! ```
+//!
+//! URLs: [`FakeUpstream::base_url`], [`FakeUpstream::cloudcode_url`] (`base + /v1internal`),
+//! [`FakeUpstream::cloudcode_url_at`] (`base + <prefix> + /v1internal`, any prefix is served),
+//! [`FakeUpstream::token_url`] (`/token`), [`FakeUpstream::userinfo_url`]
+//! (`/oauth2/v2/userinfo`), [`FakeUpstream::control_url`] (`/__fake`).
+//!
+//! # What is served
+//!
+//! - `POST /token` — `grant_type=refresh_token` (`refresh_token`, `client_id`,
+//!   `client_secret`) and `grant_type=authorization_code` (`code`, `redirect_uri`,
+//!   `client_id`, `client_secret`, optional `code_verifier`; codes are registered by the test
+//!   and single-use). Unknown or revoked refresh token → 400
+//!   `{"error":"invalid_grant","error_description":"Token has been expired or revoked."}`.
+//!   Form-encoded or JSON bodies.
+//! - `GET /oauth2/v2/userinfo` with `Authorization: Bearer`.
+//! - `POST <prefix>/v1internal:{loadCodeAssist,onboardUser,fetchAvailableModels,countTokens,
+//!   generateContent,streamGenerateContent}`; access tokens expire after the configured TTL
+//!   (default 3600 s, measured with tokio's clock) and then get 401 UNAUTHENTICATED.
+//!
+//! # Scripting generate calls
+//!
+//! Each account has queues of [`Behavior`]s, consumed one per generate request (after the
+//! request passed validation): first the (account, model) queue
+//! ([`FakeUpstream::script_model`]), then the account queue ([`FakeUpstream::script`]), then
+//! the account default ([`FakeUpstream::set_default_behavior`]); with nothing scripted an
+//! account whose quota for the model is 0 gets 429 QUOTA_EXHAUSTED, otherwise [`Behavior::Ok`].
+//! Per-prefix queues ([`FakeUpstream::script_prefix`], [`FakeUpstream::set_prefix_default`])
+//! fail *every* call under that prefix before anything else, to test endpoint fallback.
+//!
+//! Other knobs: [`FakeUpstream::revoke`], [`FakeUpstream::register_auth_code`],
+//! [`FakeUpstream::set_quota`], [`FakeUpstream::set_onboarding`],
+//! [`FakeUpstream::expire_tokens`], [`FakeUpstream::set_token_ttl`],
+//! [`FakeUpstream::set_models`], [`FakeUpstream::issue_signature`], [`FakeUpstream::reset`].
+//!
+//! # Recording
+//!
+//! Every request (except `/__fake`) is recorded as a [`RecordedRequest`] (method, path,
+//! query, headers, parsed body, endpoint, prefix, account, status):
+//! [`FakeUpstream::requests`], [`FakeUpstream::requests_matching`],
+//! [`FakeUpstream::generate_calls`], [`FakeUpstream::call_count`].
+//!
+//! # HTTP control API (`/__fake`, JSON)
+//!
+//! | route | body / query | effect |
+//! |---|---|---|
+//! | `GET /__fake/health` | | `{"ok":true}` |
+//! | `POST /__fake/accounts` | [`AccountSpec`] | add or replace an account |
+//! | `GET /__fake/accounts` | | `[{"email","refresh_token","project","revoked"}]` |
+//! | `POST /__fake/revoke` | `{"email","revoked"?:true}` | revoke (or restore) |
+//! | `POST /__fake/auth_codes` | [`AuthCode`] | register a code |
+//! | `POST /__fake/quota` | `{"email","model","remaining_fraction","reset_time"?}` | set quota |
+//! | `POST /__fake/onboarding` | `{"email","polls"?,"project"?}` | onboarding behaviour |
+//! | `POST /__fake/script` | `{"email","model"?,"behaviors":[...]}` | append to a queue |
+//! | `POST /__fake/default_behavior` | `{"email","behavior":b or null}` | account default |
+//! | `POST /__fake/prefix` | `{"prefix","behaviors"?:[...],"default"?:b or null}` | prefix failures |
+//! | `POST /__fake/expire_tokens` | `{"email"}` | invalidate the account's access tokens |
+//! | `POST /__fake/token_ttl` | `{"secs"}` | lifetime of new access tokens |
+//! | `POST /__fake/models`, `GET` | `[ModelSpec]` | replace / list models |
+//! | `GET /__fake/requests` | `?endpoint=&email=&prefix=` | recorded requests |
+//! | `DELETE /__fake/requests` | | clear the log |
+//! | `POST /__fake/signatures` | `{"family":"gemini" or "claude"}` | `{"signature"}` issued by the fake |
+//! | `POST /__fake/reset` | | back to the startup state |
+//!
+//! Behaviours in JSON: `"ok"`, `{"text":"..."}`, `{"function_call":{"name","args"}}`,
+//! `{"function_calls":[{"name","args"}]}`, `{"thinking":{"thought","answer"}}`,
+//! `{"chunks":["a","b"]}`, `{"raw":[{...}]}`, `{"finish":{"text","reason":"MAX_TOKENS"}}`,
+//! `"empty"`, `{"quota_exhausted":{"reset_delay":"2h1m1.5s"}}`, `"rate_limited"`,
+//! `"capacity"`, `{"server_error":503}`, `"validation_required"`, `"forbidden"`,
+//! `"unauthorized"`, `{"error":{"status","body"}}`, `{"slow_first_byte":ms}`,
+//! `{"chunk_delay":ms}`, `{"cut_after":n}`,
+//! `{"delayed":{"first_byte":ms,"between_chunks":ms,"then":b}}`.
+
+//!
+//! # The binary
+//!
+//! `fake-upstream [--port N] [--config accounts.json]` prints exactly one line,
+//! `listening on http://127.0.0.1:PORT`, flushes stdout and serves until killed. The config
+//! file is a [`FakeConfig`] (`{"accounts":[...],"models":[...],"token_ttl_secs":3600,
+//! "oauth_clients":[...]}`, every key optional) or a bare list of [`AccountSpec`]s. Without
+//! `--config` there is one account: refresh token `fake-refresh-token-1`, email
+//! `alice@example.com`, project `fake-project-1`.
+
+#![forbid(unsafe_code)]
+
+mod cloudcode;
+mod config;
+mod control;
+mod errors;
+mod oauth;
+mod record;
+mod respond;
+mod script;
+mod signatures;
+mod state;
+mod timefmt;
+mod validate;
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use config::{
+    AccountSpec, AuthCode, FakeConfig, Family, ModelSpec, OAuthClient, QuotaSpec, default_models,
+};
+pub use errors::{GoogleError, VALIDATION_URL};
+pub use record::{RecordedRequest, RequestFilter};
+pub use respond::estimate_tokens;
+pub use script::{Behavior, ScriptedCall};
+pub use signatures::DUMMY_SIGNATURES;
+
+use state::{Inner, Shared, normalize_prefix};
+
+/// Registers an auth code (shared by the Rust and HTTP APIs).
+pub(crate) fn register_code(inner: &mut Inner, code: AuthCode) {
+    inner
+        .codes
+        .insert(code.code.clone(), state::CodeState { code, used: false });
+}
+
+/// A running fake. Dropping it stops the server.
+pub struct FakeUpstream {
+    addr: SocketAddr,
+    shared: Shared,
+    task: JoinHandle<()>,
+}
+
+impl FakeUpstream {
+    /// Starts on `127.0.0.1:0` with no accounts and the default models.
+    pub async fn start() -> io::Result<FakeUpstream> {
+        FakeUpstream::start_with(FakeConfig::default()).await
+    }
+
+    /// Starts on `127.0.0.1:0` with a configuration.
+    pub async fn start_with(config: FakeConfig) -> io::Result<FakeUpstream> {
+        FakeUpstream::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config).await
+    }
+
+    /// Starts on a given address.
+    pub async fn bind(addr: SocketAddr, config: FakeConfig) -> io::Result<FakeUpstream> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Shared::new(config);
+        let app = Router::new()
+            .route("/token", post(oauth::token))
+            .route("/oauth2/v2/userinfo", get(oauth::userinfo))
+            .nest("/__fake", control::router())
+            .fallback(cloudcode::dispatch)
+            .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
+            .with_state(shared.clone());
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(FakeUpstream { addr, shared, task })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/v1internal`.
+    pub fn cloudcode_url(&self) -> String {
+        format!("{}/v1internal", self.base_url())
+    }
+
+    /// `http://127.0.0.1:PORT<prefix>/v1internal` (e.g. prefix `/ep1`).
+    pub fn cloudcode_url_at(&self, prefix: &str) -> String {
+        format!("{}{}/v1internal", self.base_url(), normalize_prefix(prefix))
+    }
+
+    /// `http://127.0.0.1:PORT/token`.
+    pub fn token_url(&self) -> String {
+        format!("{}/token", self.base_url())
+    }
+
+    /// `http://127.0.0.1:PORT/oauth2/v2/userinfo`.
+    pub fn userinfo_url(&self) -> String {
+        format!("{}/oauth2/v2/userinfo", self.base_url())
+    }
+
+    /// `http://127.0.0.1:PORT/__fake`.
+    pub fn control_url(&self) -> String {
+        format!("{}/__fake", self.base_url())
+    }
+
+    /// Adds (or replaces, by email) an account.
+    pub fn add_account(&self, spec: AccountSpec) {
+        self.shared.lock().add_account(spec);
+    }
+
+    /// Revokes an account: its refresh token gets `invalid_grant`, its access tokens 401.
+    pub fn revoke(&self, email: &str) {
+        let mut inner = self.shared.lock();
+        if let Some(a) = inner.account_mut(email) {
+            a.revoked = true;
+        }
+        inner.invalidate_tokens_of(email);
+    }
+
+    /// Undoes [`FakeUpstream::revoke`] (old access tokens stay invalid).
+    pub fn restore(&self, email: &str) {
+        if let Some(a) = self.shared.lock().account_mut(email) {
+            a.revoked = false;
+        }
+    }
+
+    /// Registers a code for the `authorization_code` grant.
+    pub fn register_auth_code(&self, code: AuthCode) {
+        register_code(&mut self.shared.lock(), code);
+    }
+
+    /// Sets the quota of one model for one account.
+    pub fn set_quota(
+        &self,
+        email: &str,
+        model: &str,
+        remaining_fraction: f64,
+        reset_time: Option<&str>,
+    ) {
+        if let Some(a) = self.shared.lock().account_mut(email) {
+            a.spec.quotas.insert(
+                model.to_string(),
+                QuotaSpec {
+                    remaining_fraction,
+                    reset_time: reset_time.map(str::to_string),
+                },
+            );
+        }
+    }
+
+    /// How many `onboardUser` calls stay pending and which project onboarding yields.
+    pub fn set_onboarding(&self, email: &str, polls: u32, project: Option<&str>) {
+        if let Some(a) = self.shared.lock().account_mut(email) {
+            a.spec.onboarding_polls = Some(polls);
+            a.spec.onboard_project = project.map(str::to_string);
+        }
+    }
+
+    /// The account's current project (changes after onboarding).
+    pub fn account_project(&self, email: &str) -> Option<String> {
+        self.shared
+            .lock()
+            .account(email)
+            .and_then(|a| a.project.clone())
+    }
+
+    /// Appends behaviours for any model of the account.
+    pub fn script(&self, email: &str, behaviors: Vec<Behavior>) {
+        self.shared.lock().enqueue(email, None, behaviors);
+    }
+
+    /// Appends behaviours for one model of the account (consumed before the account queue).
+    pub fn script_model(&self, email: &str, model: &str, behaviors: Vec<Behavior>) {
+        self.shared.lock().enqueue(email, Some(model), behaviors);
+    }
+
+    /// The behaviour used when the account's queues are empty (`None`: `Ok`).
+    pub fn set_default_behavior(&self, email: &str, behavior: Option<Behavior>) {
+        let mut inner = self.shared.lock();
+        match behavior {
+            Some(b) => inner.defaults.insert(email.to_string(), b),
+            None => inner.defaults.remove(email),
+        };
+    }
+
+    /// Appends failures for every call under `prefix` (e.g. `/ep1`), consumed one per call.
+    /// Error behaviours fail the call; others let it through.
+    pub fn script_prefix(&self, prefix: &str, behaviors: Vec<Behavior>) {
+        self.shared
+            .lock()
+            .prefix_queues
+            .entry(normalize_prefix(prefix))
+            .or_default()
+            .extend(behaviors);
+    }
+
+    /// A persistent failure for every call under `prefix` (`None` clears it).
+    pub fn set_prefix_default(&self, prefix: &str, behavior: Option<Behavior>) {
+        let mut inner = self.shared.lock();
+        let p = normalize_prefix(prefix);
+        match behavior {
+            Some(b) => inner.prefix_defaults.insert(p, b),
+            None => inner.prefix_defaults.remove(&p),
+        };
+    }
+
+    /// Invalidates every access token of the account (as if they expired).
+    pub fn expire_tokens(&self, email: &str) {
+        self.shared.lock().invalidate_tokens_of(email);
+    }
+
+    /// Lifetime of access tokens issued from now on.
+    pub fn set_token_ttl(&self, ttl: Duration) {
+        self.shared.lock().token_ttl = ttl;
+    }
+
+    /// Replaces the served models.
+    pub fn set_models(&self, models: Vec<ModelSpec>) {
+        self.shared.lock().models = models;
+    }
+
+    /// The served models.
+    pub fn models(&self) -> Vec<ModelSpec> {
+        self.shared.lock().models.clone()
+    }
+
+    /// Issues a signature the fake will accept for `family` (for hand-built histories).
+    pub fn issue_signature(&self, family: Family) -> String {
+        self.shared.lock().signatures.issue(family)
+    }
+
+    /// Every recorded request, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().log.clone()
+    }
+
+    /// Recorded requests matching a filter.
+    pub fn requests_matching(&self, filter: &RequestFilter) -> Vec<RecordedRequest> {
+        self.shared
+            .lock()
+            .log
+            .iter()
+            .filter(|r| filter.matches(r))
+            .cloned()
+            .collect()
+    }
+
+    /// Generate calls (`generateContent` and `streamGenerateContent`) made with the account's
+    /// access token, whatever their outcome.
+    pub fn generate_calls(&self, email: &str) -> Vec<RecordedRequest> {
+        self.shared
+            .lock()
+            .log
+            .iter()
+            .filter(|r| r.is_generate() && r.account.as_deref() == Some(email))
+            .cloned()
+            .collect()
+    }
+
+    /// Number of recorded calls to `endpoint`, for one account or (with `None`) overall.
+    pub fn call_count(&self, email: Option<&str>, endpoint: &str) -> usize {
+        self.shared
+            .lock()
+            .log
+            .iter()
+            .filter(|r| {
+                r.endpoint == endpoint && email.is_none_or(|e| r.account.as_deref() == Some(e))
+            })
+            .count()
+    }
+
+    /// Forgets recorded requests.
+    pub fn clear_requests(&self) {
+        self.shared.lock().log.clear();
+    }
+
+    /// Back to the startup state (initial accounts and models; nothing scripted or recorded).
+    pub fn reset(&self) {
+        self.shared.lock().reset();
+    }
+}
+
+impl Drop for FakeUpstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
