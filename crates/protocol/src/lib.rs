@@ -4,5 +4,13 @@
 //! the neutral intermediate representation ([`ir`]) that every protocol decodes into
 //! and encodes from, the translators between them, and an incremental SSE codec.
 
+pub mod cloudcode;
 pub mod error;
+pub mod gemini;
 pub mod ir;
+pub mod openai;
+pub mod sse;
+pub mod translate;
+mod wire;
+
+pub use wire::OneOrMany;

@@ -18,6 +18,6 @@ pub use request::{
     FunctionTool, GenerationParams, ModelFamily, ReasoningEffort, Request, RequestMeta,
     ResponseFormat, SystemPart, ThinkingConfig, ThinkingMode, Tool, ToolChoice,
 };
-pub use response::{FinishReason, Response, ResponseBuilder};
+pub use response::{FinishReason, Response, ResponseBuilder, parse_arguments};
 pub use stream::{StreamError, StreamEvent};
 pub use usage::Usage;

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::content::{CacheControl, Message};
+use super::content::{CacheControl, ContentBlock, MediaSource, Message, ToolResultContent};
 
 /// The provider family of a model. Signatures never cross families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,6 +83,31 @@ impl SystemPart {
 }
 
 impl Request {
+    /// Every media source in the conversation (images, files, images inside tool
+    /// results), for a caller that resolves `Url` sources into inline bytes before
+    /// encoding for an upstream that cannot fetch them.
+    pub fn media_sources_mut(&mut self) -> impl Iterator<Item = &mut MediaSource> {
+        self.messages
+            .iter_mut()
+            .flat_map(|m| m.content.iter_mut())
+            .flat_map(|block| {
+                let sources: Vec<&mut MediaSource> = match block {
+                    ContentBlock::Image { source } | ContentBlock::File { source, .. } => {
+                        vec![source]
+                    }
+                    ContentBlock::ToolResult { content, .. } => content
+                        .iter_mut()
+                        .filter_map(|c| match c {
+                            ToolResultContent::Image(source) => Some(source),
+                            ToolResultContent::Text(_) => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                sources
+            })
+    }
+
     /// All system parts joined by blank lines, or `None` when there are none.
     pub fn system_text(&self) -> Option<String> {
         if self.system.is_empty() {

@@ -180,7 +180,7 @@ impl ResponseBuilder {
 
 /// Parse streamed tool-call arguments. Empty means `{}`; text that is not a JSON
 /// object is kept as a string under `"_raw"` rather than lost.
-pub(crate) fn parse_arguments(raw: &str) -> Value {
+pub fn parse_arguments(raw: &str) -> Value {
     if raw.trim().is_empty() {
         return Value::Object(Default::default());
     }

@@ -1,0 +1,489 @@
+//! Gemini request shapes: `GenerateContentRequest`, contents and parts, tools,
+//! generation and thinking configuration, and `countTokens`.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+use crate::wire::string_enum;
+
+/// The body of `models/{model}:generateContent` and `:streamGenerateContent`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateContentRequest {
+    /// Present only in the `countTokens` `generateContentRequest` form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub contents: Vec<Content>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "system_instruction",
+        deserialize_with = "content_or_string"
+    )]
+    pub system_instruction: Option<Content>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<GeminiTool>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "tool_config"
+    )]
+    pub tool_config: Option<ToolConfig>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        alias = "safety_settings"
+    )]
+    pub safety_settings: Vec<SafetySetting>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "generation_config"
+    )]
+    pub generation_config: Option<GenerationConfig>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "cached_content"
+    )]
+    pub cached_content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Map<String, Value>>,
+}
+
+/// A `systemInstruction` may arrive as a plain string from lenient clients.
+fn content_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Content>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Text(String),
+        Content(Content),
+    }
+    Ok(match Option::<Either>::deserialize(d)? {
+        None => None,
+        Some(Either::Text(text)) => Some(Content {
+            role: None,
+            parts: vec![Part::text(text)],
+        }),
+        Some(Either::Content(c)) => Some(c),
+    })
+}
+
+/// One turn: a role (`user` or `model`) and its parts.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Content {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub parts: Vec<Part>,
+}
+
+impl Content {
+    pub fn new(role: &str, parts: Vec<Part>) -> Self {
+        Self {
+            role: Some(role.to_owned()),
+            parts,
+        }
+    }
+}
+
+/// One part of a turn. Gemini's `Part` is a oneof of data plus metadata; a struct
+/// of options tolerates any combination a client or the service sends.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Part {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The part is a thought (summary), not answer text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thought: Option<bool>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "thought_signature"
+    )]
+    pub thought_signature: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "inline_data"
+    )]
+    pub inline_data: Option<Blob>,
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "file_data")]
+    pub file_data: Option<FileData>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "function_call"
+    )]
+    pub function_call: Option<FunctionCall>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "function_response"
+    )]
+    pub function_response: Option<FunctionResponse>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "executable_code"
+    )]
+    pub executable_code: Option<ExecutableCode>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "code_execution_result"
+    )]
+    pub code_execution_result: Option<CodeExecutionResult>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "video_metadata"
+    )]
+    pub video_metadata: Option<Value>,
+}
+
+impl Part {
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: Some(text.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn is_thought(&self) -> bool {
+        self.thought == Some(true)
+    }
+}
+
+/// Inline bytes (`inlineData`): base64 text and its MIME type.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Blob {
+    #[serde(default, alias = "mime_type")]
+    pub mime_type: String,
+    #[serde(default)]
+    pub data: String,
+}
+
+/// A reference to an uploaded file (`fileData`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileData {
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "mime_type")]
+    pub mime_type: Option<String>,
+    #[serde(default, alias = "file_uri")]
+    pub file_uri: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FunctionCall {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionResponse {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<Value>,
+    /// Multimodal function responses (Gemini 3): media parts of the result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<Part>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "will_continue"
+    )]
+    pub will_continue: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ExecutableCode {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CodeExecutionResult {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+}
+
+/// One entry of `tools`. Built-in tools are empty objects whose inner settings are
+/// kept verbatim.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GeminiTool {
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        alias = "function_declarations"
+    )]
+    pub function_declarations: Vec<FunctionDeclaration>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "google_search"
+    )]
+    pub google_search: Option<Value>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "google_search_retrieval"
+    )]
+    pub google_search_retrieval: Option<Value>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "code_execution"
+    )]
+    pub code_execution: Option<Value>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "url_context"
+    )]
+    pub url_context: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionDeclaration {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The OpenAPI-subset schema (`Schema`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+    /// A full JSON Schema, the alternative to `parameters` (gemini-cli sends this).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "parameters_json_schema"
+    )]
+    pub parameters_json_schema: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavior: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolConfig {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "function_calling_config"
+    )]
+    pub function_calling_config: Option<FunctionCallingConfig>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "retrieval_config"
+    )]
+    pub retrieval_config: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionCallingConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<FunctionCallingMode>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        alias = "allowed_function_names"
+    )]
+    pub allowed_function_names: Vec<String>,
+}
+
+string_enum! {
+    /// `functionCallingConfig.mode`.
+    pub enum FunctionCallingMode {
+        Auto = "AUTO",
+        Any = "ANY",
+        None = "NONE",
+        Validated = "VALIDATED",
+        Unspecified = "MODE_UNSPECIFIED",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SafetySetting {
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub threshold: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `generationConfig`. Fields this code does not model survive in `extra`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerationConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "top_p")]
+    pub top_p: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "top_k")]
+    pub top_k: Option<u32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "candidate_count"
+    )]
+    pub candidate_count: Option<u32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "max_output_tokens"
+    )]
+    pub max_output_tokens: Option<u32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        alias = "stop_sequences"
+    )]
+    pub stop_sequences: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "presence_penalty"
+    )]
+    pub presence_penalty: Option<f64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "frequency_penalty"
+    )]
+    pub frequency_penalty: Option<f64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "response_mime_type"
+    )]
+    pub response_mime_type: Option<String>,
+    /// The OpenAPI-subset schema of the answer.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "response_schema"
+    )]
+    pub response_schema: Option<Value>,
+    /// A full JSON Schema of the answer, the alternative to `responseSchema`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "response_json_schema",
+        alias = "_responseJsonSchema"
+    )]
+    pub response_json_schema: Option<Value>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        alias = "response_modalities"
+    )]
+    pub response_modalities: Vec<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "thinking_config"
+    )]
+    pub thinking_config: Option<GeminiThinkingConfig>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `generationConfig.thinkingConfig`. A budget (Gemini 2.5) or a level (Gemini 3),
+/// never both: the API rejects a request with both.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GeminiThinkingConfig {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "include_thoughts"
+    )]
+    pub include_thoughts: Option<bool>,
+    /// Tokens; `0` disables thinking, `-1` lets the model decide.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "thinking_budget"
+    )]
+    pub thinking_budget: Option<i64>,
+    /// `minimal`, `low`, `medium` or `high` (Gemini 3).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "thinking_level"
+    )]
+    pub thinking_level: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The body of `models/{model}:countTokens`: either bare `contents` or a whole
+/// `generateContentRequest` (which then carries `model`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CountTokensRequest {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contents: Vec<Content>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "generate_content_request"
+    )]
+    pub generate_content_request: Option<GenerateContentRequest>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn accepts_snake_case_and_serializes_camel_case() {
+        let req: GenerateContentRequest = serde_json::from_value(json!({
+            "contents": [{"role": "user", "parts": [{"text": "hi"}, {"inline_data": {"mime_type": "image/png", "data": "AA=="}}]}],
+            "system_instruction": "be brief",
+            "generation_config": {"max_output_tokens": 10, "thinking_config": {"thinking_budget": 0}, "mediaResolution": "LOW"},
+            "tool_config": {"function_calling_config": {"mode": "ANY", "allowed_function_names": ["f"]}},
+        }))
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&req).unwrap(),
+            json!({
+                "contents": [{"role": "user", "parts": [{"text": "hi"}, {"inlineData": {"mimeType": "image/png", "data": "AA=="}}]}],
+                "systemInstruction": {"parts": [{"text": "be brief"}]},
+                "generationConfig": {"maxOutputTokens": 10, "thinkingConfig": {"thinkingBudget": 0}, "mediaResolution": "LOW"},
+                "toolConfig": {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["f"]}},
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_modes_are_kept() {
+        let c: FunctionCallingConfig = serde_json::from_value(json!({"mode": "FUTURE"})).unwrap();
+        assert_eq!(c.mode, Some(FunctionCallingMode::Other("FUTURE".into())));
+        assert_eq!(serde_json::to_value(&c).unwrap(), json!({"mode": "FUTURE"}));
+    }
+}

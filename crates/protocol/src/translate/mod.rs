@@ -1,0 +1,72 @@
+//! Translators between client/upstream wire protocols and the neutral IR.
+//!
+//! Every function here is pure and synchronous. Decoders turn a client's body into
+//! an IR [`crate::ir::Request`]; encoders turn IR into an upstream's body or a
+//! client's answer. Failures are [`TranslateError`]s that name the offending field
+//! and map to a 400 in the caller's protocol.
+
+use crate::error::{Dialect, ErrorBody, ErrorKind};
+
+/// A request the translator cannot express: malformed, or asking for something the
+/// target cannot do. `path` names the field (`messages[2].content[0].image_url.url`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct TranslateError {
+    pub path: String,
+    pub message: String,
+}
+
+impl TranslateError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    fn render(&self) -> String {
+        if self.path.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{}: {}", self.path, self.message)
+        }
+    }
+
+    /// The 400 a client of `dialect` receives for this error.
+    pub fn to_error_body(&self, dialect: Dialect) -> ErrorBody {
+        ErrorBody::new(dialect, ErrorKind::InvalidRequest, self.to_string())
+    }
+}
+
+mod count_tokens;
+mod decode_gemini;
+mod decode_gemini_response;
+mod decode_openai_chat;
+mod decode_openai_completions;
+mod encode_gemini;
+mod encode_gemini_config;
+mod encode_gemini_response;
+mod encode_openai_chat;
+mod encode_openai_completions;
+pub mod model_info;
+pub mod schema;
+#[cfg(test)]
+pub(crate) mod test_support;
+mod util;
+
+pub use count_tokens::{
+    MEDIA_TOKENS, encode_cloudcode_count_tokens, estimate_text_tokens, estimate_tokens,
+};
+pub use decode_gemini::{decode_gemini, decode_gemini_count_tokens, decode_gemini_request};
+pub use decode_gemini_response::{
+    GeminiStreamDecoder, decode_gemini_response, error_kind as gemini_error_kind,
+    usage_from as usage_from_gemini,
+};
+pub use decode_openai_chat::{decode_openai_chat, decode_openai_chat_request};
+pub use decode_openai_completions::{decode_openai_completions, decode_openai_completions_request};
+pub use encode_gemini::{SKIP_SIGNATURE, encode_gemini_request};
+pub use encode_gemini_response::{
+    GeminiChunkEncoder, encode_gemini_response, gemini_finish_reason, gemini_usage,
+};
+pub use encode_openai_chat::{ChatChunkEncoder, encode_chat_completion, openai_finish_reason};
+pub use encode_openai_completions::{CompletionChunkEncoder, encode_text_completion};
