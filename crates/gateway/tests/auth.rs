@@ -108,6 +108,21 @@ async fn a_401_comes_in_the_callers_protocol() {
     assert_eq!(s, 401);
     assert_eq!(body["error"]["type"], "invalid_request_error");
     assert_eq!(body["error"]["code"], "invalid_api_key");
+    let res = app
+        .clone()
+        .oneshot(request(
+            "POST",
+            "/v1/messages",
+            Send::XApiKey,
+            "sk-nope-nope",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["x-should-retry"],
+        "false",
+        "Claude Code retries 401s for minutes otherwise"
+    );
     assert!(
         body["error"]["message"]
             .as_str()

@@ -65,6 +65,13 @@ impl IntoResponse for ApiError {
             body,
         )
             .into_response();
+        // Anthropic SDKs (Claude Code among them) retry errors for minutes unless
+        // told that retrying cannot help.
+        let retryable = matches!(self.body.status, 408 | 409 | 429) || self.body.status >= 500;
+        response.headers_mut().insert(
+            http::HeaderName::from_static("x-should-retry"),
+            HeaderValue::from_static(if retryable { "true" } else { "false" }),
+        );
         if let Some(secs) = self.retry_after {
             response
                 .headers_mut()

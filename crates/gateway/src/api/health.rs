@@ -1,4 +1,4 @@
-//! Liveness endpoints and the root, which Claude Code probes with `HEAD`.
+//! Liveness endpoints and the root (clients and IDE plug-ins probe the base URL).
 
 use axum::Json;
 use serde_json::{Value, json};

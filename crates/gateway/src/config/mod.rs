@@ -11,12 +11,23 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-pub use raw::{RawConfig, RawLog};
+pub use raw::{RawCloudCode, RawConfig, RawLog, RawOAuth};
 
 pub const DEFAULT_PORT: u16 = 8045;
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 600;
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
+
+/// Cloud Code endpoints, tried in order.
+pub const DEFAULT_CLOUDCODE_ENDPOINTS: &[&str] = &[
+    "https://daily-cloudcode-pa.sandbox.googleapis.com/v1internal",
+    "https://daily-cloudcode-pa.googleapis.com/v1internal",
+    "https://cloudcode-pa.googleapis.com/v1internal",
+];
+pub const DEFAULT_CLOUDCODE_USER_AGENT: &str = "antigravity";
+pub const DEFAULT_OAUTH_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+pub const DEFAULT_OAUTH_AUTH_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";
+pub const DEFAULT_OAUTH_USERINFO_URL: &str = "https://www.googleapis.com/oauth2/v2/userinfo";
 
 /// A configuration error. Every variant names the setting or file at fault and
 /// never contains a secret.
@@ -105,6 +116,28 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub shutdown_grace: Duration,
     pub log: LogConfig,
+    pub cloudcode: CloudCodeConfig,
+    pub oauth: OAuthConfig,
+}
+
+/// The Cloud Code upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudCodeConfig {
+    /// Base URLs ending in `/v1internal`, tried in order.
+    pub endpoints: Vec<String>,
+    pub user_agent: String,
+}
+
+/// Google OAuth, for refreshing account tokens and adding accounts.
+#[derive(Debug, Clone)]
+pub struct OAuthConfig {
+    pub token_url: String,
+    pub auth_url: String,
+    pub userinfo_url: String,
+    /// The OAuth client that issued the accounts' refresh tokens. Refresh tokens
+    /// only refresh with the client they were issued to, so there is no default.
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
 }
 
 /// Everything configuration is read from. `env` is passed in (not read from the
@@ -245,6 +278,56 @@ impl Config {
             });
         }
 
+        let endpoints = match raw.cloudcode.endpoints {
+            Some(list) if list.is_empty() => {
+                return Err(ConfigError::Invalid {
+                    setting: "cloudcode.endpoints",
+                    message: "the list is empty; give at least one base URL".into(),
+                });
+            }
+            Some(list) => list,
+            None => DEFAULT_CLOUDCODE_ENDPOINTS
+                .iter()
+                .map(|e| (*e).to_owned())
+                .collect(),
+        };
+        for endpoint in &endpoints {
+            http_url("cloudcode.endpoints", endpoint)?;
+        }
+        let cloudcode = CloudCodeConfig {
+            endpoints: endpoints
+                .into_iter()
+                .map(|e| e.trim_end_matches('/').to_owned())
+                .collect(),
+            user_agent: raw
+                .cloudcode
+                .user_agent
+                .unwrap_or_else(|| DEFAULT_CLOUDCODE_USER_AGENT.to_owned()),
+        };
+        let url = |setting: &'static str, value: Option<String>, default: &str| {
+            let value = value.unwrap_or_else(|| default.to_owned());
+            http_url(setting, &value).map(|()| value)
+        };
+        let oauth = OAuthConfig {
+            token_url: url(
+                "oauth.token_url",
+                raw.oauth.token_url,
+                DEFAULT_OAUTH_TOKEN_URL,
+            )?,
+            auth_url: url("oauth.auth_url", raw.oauth.auth_url, DEFAULT_OAUTH_AUTH_URL)?,
+            userinfo_url: url(
+                "oauth.userinfo_url",
+                raw.oauth.userinfo_url,
+                DEFAULT_OAUTH_USERINFO_URL,
+            )?,
+            client_id: raw.oauth.client_id.filter(|c| !c.is_empty()),
+            client_secret: raw
+                .oauth
+                .client_secret
+                .filter(|c| !c.is_empty())
+                .map(SecretString::from),
+        };
+
         Ok(Config {
             data_dir,
             config_file,
@@ -263,6 +346,8 @@ impl Config {
                 level,
                 json: raw.log.json.unwrap_or(false),
             },
+            cloudcode,
+            oauth,
         })
     }
 
@@ -289,6 +374,19 @@ fn positive(setting: &'static str, value: u64) -> Result<u64, ConfigError> {
         });
     }
     Ok(value)
+}
+
+fn http_url(setting: &'static str, value: &str) -> Result<(), ConfigError> {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.starts_with('/') => Ok(()),
+        _ => Err(ConfigError::Invalid {
+            setting,
+            message: format!("`{value}` is not an http(s) URL"),
+        }),
+    }
 }
 
 /// The rule for client API keys: `sk-` followed by enough characters.

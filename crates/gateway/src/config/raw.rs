@@ -22,6 +22,27 @@ pub struct RawConfig {
     pub shutdown_grace_secs: Option<u64>,
     #[serde(default)]
     pub log: RawLog,
+    #[serde(default)]
+    pub cloudcode: RawCloudCode,
+    #[serde(default)]
+    pub oauth: RawOAuth,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawCloudCode {
+    pub endpoints: Option<Vec<String>>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawOAuth {
+    pub token_url: Option<String>,
+    pub auth_url: Option<String>,
+    pub userinfo_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -51,6 +72,13 @@ impl RawConfig {
         overlay(&mut self.shutdown_grace_secs, &later.shutdown_grace_secs);
         overlay(&mut self.log.level, &later.log.level);
         overlay(&mut self.log.json, &later.log.json);
+        overlay(&mut self.cloudcode.endpoints, &later.cloudcode.endpoints);
+        overlay(&mut self.cloudcode.user_agent, &later.cloudcode.user_agent);
+        overlay(&mut self.oauth.token_url, &later.oauth.token_url);
+        overlay(&mut self.oauth.auth_url, &later.oauth.auth_url);
+        overlay(&mut self.oauth.userinfo_url, &later.oauth.userinfo_url);
+        overlay(&mut self.oauth.client_id, &later.oauth.client_id);
+        overlay(&mut self.oauth.client_secret, &later.oauth.client_secret);
     }
 
     /// Parse a TOML file's text. Errors name the file and the offending key.
@@ -78,6 +106,23 @@ impl RawConfig {
             log: RawLog {
                 level: get("UPLINK_LOG_LEVEL").map(str::to_owned),
                 json: parse_env_bool(env, "UPLINK_LOG_JSON")?,
+            },
+            cloudcode: RawCloudCode {
+                endpoints: get("UPLINK_CLOUDCODE_ENDPOINTS").map(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|e| !e.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                }),
+                user_agent: get("UPLINK_CLOUDCODE_USER_AGENT").map(str::to_owned),
+            },
+            oauth: RawOAuth {
+                token_url: get("UPLINK_OAUTH_TOKEN_URL").map(str::to_owned),
+                auth_url: get("UPLINK_OAUTH_AUTH_URL").map(str::to_owned),
+                userinfo_url: get("UPLINK_OAUTH_USERINFO_URL").map(str::to_owned),
+                client_id: get("UPLINK_OAUTH_CLIENT_ID").map(str::to_owned),
+                client_secret: get("UPLINK_OAUTH_CLIENT_SECRET").map(str::to_owned),
             },
         })
     }

@@ -267,3 +267,56 @@ fn redaction_shows_only_a_prefix() {
     let s = redact(&SecretString::from("sk-0123456789abcdef"));
     assert_eq!(s, "sk-012…");
 }
+
+#[test]
+fn upstream_endpoints_and_oauth_urls() {
+    let c = load(None, &[], RawConfig::default()).unwrap();
+    assert_eq!(c.cloudcode.endpoints.len(), 3);
+    assert!(c.cloudcode.endpoints[0].starts_with("https://daily-cloudcode-pa.sandbox"));
+    assert_eq!(c.oauth.token_url, DEFAULT_OAUTH_TOKEN_URL);
+    assert_eq!(c.oauth.client_id, None);
+
+    let env = [
+        (
+            "UPLINK_CLOUDCODE_ENDPOINTS",
+            "http://127.0.0.1:1/a/v1internal/, http://127.0.0.1:2/v1internal",
+        ),
+        ("UPLINK_OAUTH_TOKEN_URL", "http://127.0.0.1:3/token"),
+        ("UPLINK_OAUTH_CLIENT_ID", "cid"),
+        ("UPLINK_OAUTH_CLIENT_SECRET", "shh"),
+    ];
+    let c = load(
+        Some("[cloudcode]\nendpoints = [\"https://x/v1internal\"]\n"),
+        &env,
+        RawConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        c.cloudcode.endpoints,
+        vec![
+            "http://127.0.0.1:1/a/v1internal",
+            "http://127.0.0.1:2/v1internal"
+        ]
+    );
+    assert_eq!(c.oauth.token_url, "http://127.0.0.1:3/token");
+    assert_eq!(c.oauth.client_id.as_deref(), Some("cid"));
+    assert_eq!(
+        c.oauth.client_secret.as_ref().map(|s| s.expose_secret()),
+        Some("shh")
+    );
+
+    for (file, needle) in [
+        ("[cloudcode]\nendpoints = []", "cloudcode.endpoints"),
+        (
+            "[cloudcode]\nendpoints = [\"ftp://x\"]",
+            "cloudcode.endpoints",
+        ),
+        ("[oauth]\ntoken_url = \"nope\"", "oauth.token_url"),
+        ("[oauth]\nclient = \"x\"", "client"),
+    ] {
+        let msg = load(Some(file), &[], RawConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(needle), "{needle}: {msg}");
+    }
+}

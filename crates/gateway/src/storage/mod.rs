@@ -1,6 +1,10 @@
 //! Embedded SQLite storage: opening the database with owner-only permissions,
 //! versioned migrations, and the settings the gateway persists for itself.
 
+mod accounts;
+
+pub use accounts::{AccountRecord, AccountStatus, NewAccount};
+
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,11 +17,18 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub const DB_FILE: &str = "uplink.db";
 
 /// Migrations, in order. Never edit one that has shipped; add a new one.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "settings",
-    include_str!("../../migrations/0001_settings.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "settings",
+        include_str!("../../migrations/0001_settings.sql"),
+    ),
+    (
+        2,
+        "accounts",
+        include_str!("../../migrations/0002_accounts.sql"),
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -146,7 +157,7 @@ fn migrator() -> Migrator {
     )
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

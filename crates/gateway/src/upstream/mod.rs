@@ -1,3 +1,13 @@
-//! Upstream providers, one module each, and the one shared HTTP client.
+//! Upstream providers, one module each, the shared HTTP client, and the
+//! classification of upstream failures.
 
+pub mod cloudcode;
+pub mod error;
 pub mod http;
+pub mod oauth;
+
+pub use error::{AccountChange, Next, Scope, UpstreamError};
+
+/// IR events from an upstream answer, in order. Ends with `Finish` or `Error`.
+pub type EventStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = uplink_protocol::ir::StreamEvent> + Send>>;

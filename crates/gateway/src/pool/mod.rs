@@ -1,0 +1,139 @@
+//! The account pool: accounts with their credentials and health, and the ordered
+//! candidates for one request. Health (cooldowns, disabled state) is kept apart
+//! from selection so that scheduling policies can change without touching it.
+
+mod account;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+pub use account::Account;
+
+use crate::storage::{AccountStatus, Storage, StorageError};
+use crate::upstream::{AccountChange, UpstreamError};
+
+/// All upstream accounts. Cheap to share behind an `Arc`.
+#[derive(Debug, Default)]
+pub struct Pool {
+    accounts: RwLock<Arc<[Arc<Account>]>>,
+    cursor: AtomicUsize,
+}
+
+/// Why a request found no candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NoCandidate {
+    /// The pool has no usable account at all.
+    Empty { disabled: usize },
+    /// Every usable account is cooling down for this model.
+    AllCooling { accounts: usize, shortest: Duration },
+}
+
+impl Pool {
+    /// Load every stored account.
+    pub async fn load(storage: &Storage) -> Result<Pool, StorageError> {
+        let pool = Pool::default();
+        pool.reload(storage).await?;
+        Ok(pool)
+    }
+
+    /// Re-read accounts from storage, keeping the live state (tokens, cooldowns)
+    /// of accounts that still exist.
+    pub async fn reload(&self, storage: &Storage) -> Result<(), StorageError> {
+        let records = storage.accounts().await?;
+        let current = self.all();
+        let next: Vec<Arc<Account>> = records
+            .into_iter()
+            .map(|record| match current.iter().find(|a| a.id == record.id) {
+                Some(live) => {
+                    live.update_from(&record);
+                    live.clone()
+                }
+                None => Arc::new(Account::from_record(record)),
+            })
+            .collect();
+        if let Ok(mut guard) = self.accounts.write() {
+            *guard = next.into();
+        }
+        Ok(())
+    }
+
+    pub fn all(&self) -> Arc<[Arc<Account>]> {
+        self.accounts
+            .read()
+            .map(|guard| guard.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// The accounts that may serve `model` now, in the order to try them: each
+    /// usable account at most once, none cooling down for the model. Consecutive
+    /// requests start at different accounts, spreading load.
+    pub fn candidates(&self, model: &str) -> Result<Vec<Arc<Account>>, NoCandidate> {
+        let all = self.all();
+        let usable: Vec<&Arc<Account>> = all.iter().filter(|a| a.is_usable()).collect();
+        if usable.is_empty() {
+            return Err(NoCandidate::Empty {
+                disabled: all.len(),
+            });
+        }
+        let ready: Vec<Arc<Account>> = usable
+            .iter()
+            .filter(|a| a.cooldown_left(model).is_none())
+            .map(|a| (*a).clone())
+            .collect();
+        if ready.is_empty() {
+            let shortest = usable
+                .iter()
+                .filter_map(|a| a.cooldown_left(model))
+                .min()
+                .unwrap_or_default();
+            return Err(NoCandidate::AllCooling {
+                accounts: usable.len(),
+                shortest,
+            });
+        }
+        let start = self.cursor.fetch_add(1, Ordering::Relaxed) % ready.len();
+        let mut ordered = ready;
+        ordered.rotate_left(start);
+        Ok(ordered)
+    }
+
+    /// Record a failed attempt: cool the account down and apply (and persist) any
+    /// change of state it calls for.
+    pub async fn report_failure(
+        &self,
+        storage: &Storage,
+        account: &Account,
+        model: &str,
+        error: &UpstreamError,
+    ) {
+        if let Some((duration, scope)) = error.cooldown {
+            account.cool_down(model, scope, duration);
+        }
+        let Some(change) = &error.change else {
+            return;
+        };
+        let (status, reason, url) = match change {
+            AccountChange::Disable { reason } => (AccountStatus::Disabled, reason.as_str(), None),
+            AccountChange::Block {
+                reason,
+                validation_url,
+            } => (
+                AccountStatus::Blocked,
+                reason.as_str(),
+                validation_url.as_deref(),
+            ),
+        };
+        tracing::warn!(account = %account.label(), status = status.as_str(), "{reason}");
+        account.set_status(status, Some(reason.to_owned()));
+        if let Err(e) = storage
+            .set_account_status(account.id, status, Some(reason), url)
+            .await
+        {
+            tracing::error!(account = %account.label(), "could not persist account status: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
