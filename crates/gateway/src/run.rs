@@ -8,8 +8,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{ClientAuth, KeySource, resolve_api_key};
 use crate::config::{AuthMode, Config, LogConfig};
+use crate::pool::Pool;
 use crate::server;
-use crate::state::AppState;
+use crate::state::{AppState, Upstreams};
 use crate::storage::{Storage, StorageError};
 
 /// Why `serve` stopped with an error; each maps to an exit code.
@@ -21,6 +22,8 @@ pub enum RunError {
     Bind(#[from] server::BindError),
     #[error("server error: {0}")]
     Serve(#[from] std::io::Error),
+    #[error("cannot build the upstream HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
 }
 
 /// A gateway that is bound and ready: the address is known before it serves,
@@ -37,11 +40,13 @@ impl Gateway {
     pub async fn bind(config: Config) -> Result<Gateway, RunError> {
         let storage = Storage::open(&config.data_dir).await?;
         let (key, key_source) = resolve_api_key(&config.api_key, &storage).await?;
+        let pool = Pool::load(&storage).await?;
+        let upstreams = Upstreams::new(&config)?;
         let listener = server::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
         let auth = ClientAuth::new(config.auth_mode, key);
         Ok(Gateway {
-            state: AppState::new(config, auth, storage),
+            state: AppState::new(config, auth, storage, pool, upstreams),
             listener,
             local_addr,
             key_source,
@@ -73,6 +78,15 @@ impl Gateway {
     /// Serve until `shutdown` is cancelled, then drain within the grace period.
     pub async fn serve(self, shutdown: CancellationToken) -> Result<(), RunError> {
         let config = self.state.config();
+        let accounts = self.state.pool().all();
+        if accounts.is_empty() {
+            tracing::warn!(
+                "no upstream account yet: model requests answer 503 until you add one (`uplink accounts login` or `uplink accounts import FILE`)"
+            );
+        } else {
+            let usable = accounts.iter().filter(|a| a.is_usable()).count();
+            tracing::info!("{} upstream accounts ({usable} usable)", accounts.len());
+        }
         if config.is_lan_exposed() && config.auth_mode == AuthMode::Off {
             tracing::warn!(
                 "listening on {} with auth_mode = off: anyone on the network can use your upstream accounts; set auth_mode = \"all_except_health\" or \"strict\"",

@@ -9,6 +9,22 @@ use uplink_protocol::error::{Dialect, ErrorKind};
 use super::{ApiError, dialect};
 use crate::state::AppState;
 
+/// The raw body, read within the size limit; decoders parse it themselves so
+/// their errors can name the offending field.
+#[derive(Debug)]
+pub struct RawBody(pub bytes::Bytes);
+
+impl FromRequest<AppState> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let dialect = dialect::detect(req.uri().path(), req.headers(), req.uri().query());
+        read_limited(req, state.config().max_body_bytes, dialect)
+            .await
+            .map(RawBody)
+    }
+}
+
 /// A JSON body decoded into `T`, plus the dialect of the route it came in on.
 #[derive(Debug)]
 pub struct JsonBody<T> {
@@ -21,7 +37,20 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let dialect = dialect::detect(req.uri().path(), req.headers(), req.uri().query());
-        let limit = state.config().max_body_bytes;
+        let bytes = read_limited(req, state.config().max_body_bytes, dialect).await?;
+        let value = parse_json(&bytes, dialect)?;
+        Ok(JsonBody { value, dialect })
+    }
+}
+
+/// Read the body, refusing more than `limit` bytes (413) and reporting a body
+/// that cannot be read (400), in `dialect`'s shape.
+async fn read_limited(
+    req: Request,
+    limit: usize,
+    dialect: Dialect,
+) -> Result<bytes::Bytes, ApiError> {
+    {
         let too_large = || {
             ApiError::new(
                 dialect,
@@ -48,8 +77,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                 ));
             }
         };
-        let value = parse_json(&bytes, dialect)?;
-        Ok(JsonBody { value, dialect })
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::new(
+                dialect,
+                ErrorKind::InvalidRequest,
+                "The request body is empty; expected a JSON object.",
+            ));
+        }
+        Ok(bytes)
     }
 }
 

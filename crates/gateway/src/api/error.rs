@@ -23,6 +23,20 @@ impl ApiError {
         }
     }
 
+    /// An error whose body a translator already built.
+    pub fn from_body(dialect: Dialect, body: ErrorBody) -> Self {
+        Self {
+            dialect,
+            body,
+            retry_after: None,
+        }
+    }
+
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.body.message = message.into();
+        self
+    }
+
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
         self.body = self.body.with_code(code);
         self

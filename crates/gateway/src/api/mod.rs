@@ -4,8 +4,13 @@
 pub mod body;
 pub mod dialect;
 mod error;
+pub mod gemini;
 pub mod health;
+pub mod models;
 pub mod not_found;
+pub mod openai;
+pub mod respond;
+pub mod stream;
 
-pub use body::JsonBody;
+pub use body::{JsonBody, RawBody};
 pub use error::ApiError;

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use http::{HeaderName, Method};
 use tokio::net::TcpListener;
@@ -23,6 +23,21 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(api::health::root))
         .route("/healthz", get(api::health::health))
         .route("/health", get(api::health::health))
+        // OpenAI
+        .route("/v1/chat/completions", post(api::openai::chat_completions))
+        .route("/v1/completions", post(api::openai::completions))
+        // Shared by OpenAI, Anthropic and Gemini (v1) clients; told apart by headers.
+        .route("/v1/models", get(api::models::list))
+        .route(
+            "/v1/models/{target}",
+            get(api::models::get).post(api::gemini::model_method),
+        )
+        // Gemini
+        .route("/v1beta/models", get(api::models::list))
+        .route(
+            "/v1beta/models/{target}",
+            get(api::models::get).post(api::gemini::model_method),
+        )
         .fallback(api::not_found::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -11,8 +11,10 @@ use axum::Router;
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use uplink_fake_upstream::{AccountSpec, FakeUpstream};
 use uplink_gateway::config::{Config, Sources};
 use uplink_gateway::run::Gateway;
+use uplink_gateway::storage::{NewAccount, Storage};
 
 pub const KEY: &str = "sk-test-0123456789";
 
@@ -68,6 +70,26 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.url)
+    }
+
+    /// Start with these accounts already stored (as `uplink accounts import` would).
+    pub async fn start_with_accounts(toml: &str, accounts: &[NewAccount]) -> TestApp {
+        let (config, dir) = config(toml);
+        let storage = Storage::open(&config.data_dir).await.unwrap();
+        for account in accounts {
+            storage.upsert_account(account).await.unwrap();
+        }
+        storage.close().await;
+        let gateway = Gateway::bind(config).await.unwrap();
+        let url = format!("http://{}", gateway.local_addr);
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(gateway.serve(shutdown.clone()));
+        TestApp {
+            url,
+            shutdown,
+            task,
+            dir,
+        }
     }
 
     pub async fn stop(self) {
@@ -167,4 +189,93 @@ impl Drop for Binary {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The gateway in front of a strict fake upstream.
+pub struct Harness {
+    pub fake: FakeUpstream,
+    pub app: TestApp,
+    pub client: reqwest::Client,
+}
+
+/// The config that points the gateway at `fake` (plus `extra` TOML).
+pub fn fake_config(fake: &FakeUpstream, endpoints: &[String], extra: &str) -> String {
+    let endpoints: Vec<String> = endpoints.iter().map(|e| format!("{e:?}")).collect();
+    format!(
+        "{extra}\n[cloudcode]\nendpoints = [{}]\n[oauth]\ntoken_url = {:?}\nuserinfo_url = {:?}\nclient_id = \"test-client\"\nclient_secret = \"test-secret\"\n",
+        endpoints.join(", "),
+        fake.token_url(),
+        fake.userinfo_url(),
+    )
+}
+
+impl Harness {
+    /// A fake with `emails` as onboarded accounts (project `proj-<n>`), all
+    /// imported into the gateway without their project (so it is discovered).
+    pub async fn start(emails: &[&str]) -> Harness {
+        Self::start_with(emails, "").await
+    }
+
+    pub async fn start_with(emails: &[&str], extra_toml: &str) -> Harness {
+        let fake = FakeUpstream::start().await.unwrap();
+        let endpoints = vec![fake.cloudcode_url()];
+        Self::start_on(fake, emails, &endpoints, extra_toml).await
+    }
+
+    pub async fn start_on(
+        fake: FakeUpstream,
+        emails: &[&str],
+        endpoints: &[String],
+        extra_toml: &str,
+    ) -> Harness {
+        let mut accounts = Vec::new();
+        for (i, email) in emails.iter().enumerate() {
+            let rt = format!("rt-{email}");
+            fake.add_account(AccountSpec::new(rt.clone(), *email, format!("proj-{i}")));
+            accounts.push(NewAccount {
+                email: Some((*email).to_owned()),
+                refresh_token: rt,
+                project_id: None,
+            });
+        }
+        Self::start_with_accounts(fake, &accounts, endpoints, extra_toml).await
+    }
+
+    /// The gateway with exactly these stored accounts (the fake's are the test's business).
+    pub async fn start_with_accounts(
+        fake: FakeUpstream,
+        accounts: &[NewAccount],
+        endpoints: &[String],
+        extra_toml: &str,
+    ) -> Harness {
+        let app =
+            TestApp::start_with_accounts(&fake_config(&fake, endpoints, extra_toml), accounts)
+                .await;
+        Harness {
+            fake,
+            app,
+            client: client(),
+        }
+    }
+
+    pub fn post(&self, path: &str, body: serde_json::Value) -> reqwest::RequestBuilder {
+        self.client.post(self.app.url(path)).json(&body)
+    }
+
+    pub fn generate_calls(&self, email: &str) -> usize {
+        self.fake.generate_calls(email).len()
+    }
+}
+
+/// The `data:` payloads of an SSE body, in order.
+pub fn sse_data(body: &str) -> Vec<String> {
+    body.split("\n\n")
+        .filter_map(|frame| {
+            let data: Vec<&str> = frame
+                .lines()
+                .filter_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:")))
+                .collect();
+            (!data.is_empty()).then(|| data.join("\n"))
+        })
+        .collect()
 }

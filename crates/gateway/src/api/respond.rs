@@ -1,0 +1,82 @@
+//! What every protocol handler does after decoding: dispatch through the proxy
+//! and answer as a stream or as one JSON body, with the gateway's headers.
+
+use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, header};
+use uplink_protocol::error::Dialect;
+use uplink_protocol::ir::StreamError;
+
+use super::ApiError;
+use crate::proxy::Answer;
+use crate::server::middleware::request_id::RequestId;
+
+/// Facts about the incoming request that handlers pass down.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub request_id: String,
+    pub headers: HeaderMap,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let request_id = parts
+            .extensions
+            .get::<RequestId>()
+            .map(|id| id.as_str().to_owned())
+            .unwrap_or_default();
+        Ok(Ctx {
+            request_id,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl Ctx {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// `X-Mapped-Model` and `X-Account-Email` for a committed answer.
+pub fn answer_headers(answer: &Answer) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&answer.upstream_model) {
+        headers.insert("x-mapped-model", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&answer.account) {
+        headers.insert("x-account-email", v);
+    }
+    headers
+}
+
+/// A streaming response: SSE or (for Gemini without `alt=sse`) a JSON array.
+pub fn stream_response(headers: HeaderMap, content_type: &'static str, body: Body) -> Response {
+    let mut response = (headers, body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Tell buffering reverse proxies (nginx) to pass events through at once.
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// An error that ended a collected (non-stream) answer.
+pub fn stream_error(dialect: Dialect, error: StreamError) -> ApiError {
+    ApiError::new(dialect, error.kind, error.message)
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A random id with a protocol's prefix (`chatcmpl-…`, `msg_…`).
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}{:024x}", rand::random::<u128>() >> 32)
+}

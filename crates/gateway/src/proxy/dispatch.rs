@@ -1,0 +1,331 @@
+//! The one retry loop. For each candidate account: get a token, make sure the
+//! project is known, send, and peek until the first content event arrives. Only
+//! then is the answer committed to the client; every failure before that moves
+//! on to the next account (or ends the loop when it is the client's fault).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use secrecy::SecretString;
+use tokio::time::Instant;
+use uplink_protocol::error::{Dialect, ErrorKind};
+use uplink_protocol::ir::{FinishReason, Request, StreamEvent};
+use uplink_protocol::translate::encode_gemini_request;
+
+use super::MAX_ATTEMPTS;
+use crate::api::ApiError;
+use crate::pool::{Account, NoCandidate};
+use crate::state::AppState;
+use crate::upstream::{EventStream, Next, UpstreamError, cloudcode};
+
+/// How long the loop may keep rotating before it answers with what it has.
+const RETRY_BUDGET: Duration = Duration::from_secs(30);
+
+/// A committed upstream answer: the events already read while peeking, then the
+/// rest of the stream.
+pub struct Answer {
+    pub account: String,
+    pub upstream_model: String,
+    pub head: Vec<StreamEvent>,
+    pub rest: EventStream,
+    /// When the whole request must be over.
+    pub deadline: Instant,
+}
+
+/// Serve `request` from the pool. `dialect` shapes the errors.
+pub async fn dispatch(
+    state: &AppState,
+    request: &Request,
+    dialect: Dialect,
+    request_id: &str,
+) -> Result<Answer, ApiError> {
+    let deadline = Instant::now() + state.config().request_timeout;
+    let upstream_model = upstream_model(&request.model);
+    let gemini = encode_gemini_request(request, &upstream_model)
+        .map_err(|e| ApiError::from_body(dialect, e.to_error_body(dialect)))?;
+    let inner = uplink_protocol::cloudcode::CloudCodeInnerRequest {
+        request: gemini,
+        session_id: request.meta.session_id.clone(),
+    };
+    let request_type =
+        uplink_protocol::cloudcode::request_type_for(&upstream_model, &inner.request);
+    let inner = serde_json::to_string(&inner).map_err(|e| {
+        ApiError::new(
+            dialect,
+            ErrorKind::Internal,
+            format!("cannot encode the upstream request: {e}"),
+        )
+    })?;
+
+    let pool = state.pool();
+    let candidates = pool
+        .candidates(&upstream_model)
+        .map_err(|why| no_candidate(dialect, &upstream_model, why))?;
+    let budget_end = Instant::now() + RETRY_BUDGET;
+    let mut failures: Vec<(String, UpstreamError)> = Vec::new();
+    for account in candidates.iter().take(MAX_ATTEMPTS) {
+        if !failures.is_empty() && Instant::now() >= budget_end.min(deadline) {
+            break;
+        }
+        let envelope = Envelope {
+            upstream_model: &upstream_model,
+            inner: &inner,
+            request_id,
+            request_type,
+        };
+        match attempt(state, account, &envelope, deadline).await {
+            Ok((head, rest)) => {
+                return Ok(Answer {
+                    account: account.label(),
+                    upstream_model,
+                    head,
+                    rest,
+                    deadline,
+                });
+            }
+            Err(error) => {
+                tracing::info!(
+                    request_id,
+                    account = %account.label(),
+                    status = error.status,
+                    next = ?error.next,
+                    "upstream attempt failed: {}",
+                    error.message
+                );
+                pool.report_failure(state.storage(), account, &upstream_model, &error)
+                    .await;
+                if error.next == Next::Fail {
+                    return Err(upstream_error(dialect, &error));
+                }
+                failures.push((account.label(), error));
+            }
+        }
+    }
+    Err(exhausted(state, dialect, &upstream_model, &failures))
+}
+
+/// The client's model name as the upstream knows it. Model mapping proper
+/// (configured patterns, family rules) belongs to the router.
+pub fn upstream_model(requested: &str) -> String {
+    requested.trim().trim_start_matches("models/").to_owned()
+}
+
+struct Envelope<'a> {
+    upstream_model: &'a str,
+    inner: &'a str,
+    request_id: &'a str,
+    request_type: &'a str,
+}
+
+impl Envelope<'_> {
+    /// The Cloud Code body. The inner request is serialised once per request and
+    /// spliced in, not re-encoded per attempt.
+    fn body(&self, project: &str, user_agent: &str) -> Bytes {
+        let s = |v: &str| serde_json::Value::from(v).to_string();
+        Bytes::from(format!(
+            "{{\"project\":{},\"model\":{},\"request\":{},\"requestId\":{},\"userAgent\":{},\"requestType\":{}}}",
+            s(project),
+            s(self.upstream_model),
+            self.inner,
+            s(self.request_id),
+            s(user_agent),
+            s(self.request_type),
+        ))
+    }
+}
+
+/// One account's try, including one token refresh after a 401.
+async fn attempt(
+    state: &AppState,
+    account: &Account,
+    envelope: &Envelope<'_>,
+    deadline: Instant,
+) -> Result<(Vec<StreamEvent>, EventStream), UpstreamError> {
+    let upstreams = state.upstreams();
+    let mut refreshed = false;
+    loop {
+        let token: SecretString = account.access_token(&upstreams.oauth).await?;
+        let project = account
+            .project(&upstreams.cloudcode, &token, state.storage())
+            .await?;
+        let body = envelope.body(&project, upstreams.cloudcode.user_agent());
+        let response = upstreams
+            .cloudcode
+            .post("streamGenerateContent", "?alt=sse", &token, body)
+            .await?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let retry_after = cloudcode::retry_after(&response);
+            let bytes = response.bytes().await.unwrap_or_default();
+            let error = UpstreamError::from_google(status, &bytes, retry_after);
+            if error.next == Next::RefreshAndRetry {
+                account.invalidate_token(&token).await;
+                if !refreshed {
+                    refreshed = true;
+                    continue;
+                }
+                return Err(UpstreamError {
+                    next: Next::Rotate,
+                    ..error
+                });
+            }
+            return Err(error);
+        }
+        return peek(
+            cloudcode::events(response, envelope.upstream_model),
+            deadline,
+        )
+        .await;
+    }
+}
+
+/// Read until the first content event. A stream that ends, fails or only says
+/// "stop" before any content is a failed attempt, so the next account gets a try
+/// before the client has seen a byte.
+async fn peek(
+    mut stream: EventStream,
+    deadline: Instant,
+) -> Result<(Vec<StreamEvent>, EventStream), UpstreamError> {
+    let mut head = Vec::new();
+    loop {
+        let event = match tokio::time::timeout_at(deadline, stream.next()).await {
+            Err(_) => {
+                return Err(UpstreamError::timeout(
+                    "no answer from the upstream before the request timeout",
+                ));
+            }
+            Ok(None) => {
+                return Err(UpstreamError::empty(
+                    "the upstream stream ended without any content",
+                ));
+            }
+            Ok(Some(event)) => event,
+        };
+        match &event {
+            StreamEvent::TextDelta(_)
+            | StreamEvent::ThinkingDelta(_)
+            | StreamEvent::RedactedThinking(_)
+            | StreamEvent::ToolCallStart { .. } => {
+                head.push(event);
+                return Ok((head, stream));
+            }
+            StreamEvent::Error(e) => {
+                let next = if e.kind == ErrorKind::InvalidRequest {
+                    Next::Fail
+                } else {
+                    Next::Rotate
+                };
+                return Err(UpstreamError {
+                    kind: e.kind,
+                    next,
+                    ..UpstreamError::empty(e.message.clone())
+                });
+            }
+            StreamEvent::Finish(FinishReason::Stop) => {
+                return Err(UpstreamError::empty(
+                    "the upstream answered with no content",
+                ));
+            }
+            StreamEvent::Finish(_) => {
+                // Filtered or cut by length before any content: that is the answer.
+                head.push(event);
+                return Ok((head, stream));
+            }
+            _ => head.push(event),
+        }
+    }
+}
+
+fn upstream_error(dialect: Dialect, error: &UpstreamError) -> ApiError {
+    let status = if error.status >= 400 {
+        error.status
+    } else {
+        error.kind.status(dialect)
+    };
+    ApiError::new(dialect, error.kind, error.message.clone()).with_status(status)
+}
+
+fn no_candidate(dialect: Dialect, model: &str, why: NoCandidate) -> ApiError {
+    match why {
+        NoCandidate::Empty { disabled: 0 } => ApiError::new(
+            dialect,
+            ErrorKind::Unavailable,
+            "Uplink has no upstream account yet. Add one with `uplink accounts login` or `uplink accounts import FILE`.",
+        ),
+        NoCandidate::Empty { disabled } => ApiError::new(
+            dialect,
+            ErrorKind::Unavailable,
+            format!(
+                "All {disabled} upstream accounts are disabled or blocked; `uplink accounts list` shows why."
+            ),
+        ),
+        NoCandidate::AllCooling { accounts, shortest } => {
+            let secs = shortest.as_secs_f64().ceil().max(1.0) as u64;
+            ApiError::new(
+                dialect,
+                ErrorKind::RateLimited,
+                format!(
+                    "All {accounts} accounts are cooling down for model {model}; the first is available again in {}.",
+                    human(Duration::from_secs(secs))
+                ),
+            )
+            .with_retry_after(secs)
+        }
+    }
+}
+
+/// Every candidate failed: say so, with each attempt, in the caller's protocol.
+/// When every failure was a quota or rate limit, answer 429 with the real wait.
+fn exhausted(
+    state: &AppState,
+    dialect: Dialect,
+    model: &str,
+    failures: &[(String, UpstreamError)],
+) -> ApiError {
+    let Some((_, last)) = failures.last() else {
+        return ApiError::new(
+            dialect,
+            ErrorKind::Unavailable,
+            "no upstream account could be tried",
+        );
+    };
+    let detail: Vec<String> = failures
+        .iter()
+        .map(|(account, e)| {
+            let status = if e.status == 0 {
+                "network".to_owned()
+            } else {
+                e.status.to_string()
+            };
+            format!("{account}: {status} {}", e.message)
+        })
+        .collect();
+    let message = format!(
+        "All {} attempts failed for model {model}. {}",
+        failures.len(),
+        detail.join("; ")
+    );
+    if failures
+        .iter()
+        .all(|(_, e)| e.kind == ErrorKind::RateLimited)
+    {
+        let wait = match state.pool().candidates(model) {
+            Err(NoCandidate::AllCooling { shortest, .. }) => shortest,
+            _ => Duration::from_secs(1),
+        };
+        return ApiError::new(dialect, ErrorKind::RateLimited, message)
+            .with_retry_after(wait.as_secs_f64().ceil().max(1.0) as u64);
+    }
+    upstream_error(dialect, last).with_message(message)
+}
+
+/// `2h1m`, `45s`.
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, m, _) => format!("{h}h{m}m"),
+    }
+}

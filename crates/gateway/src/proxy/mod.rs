@@ -1,0 +1,13 @@
+//! The proxy pipeline: the one retry loop that picks accounts and peeks at the
+//! first upstream event ([`dispatch`]), and the relay that turns the committed
+//! stream into the client's wire format ([`relay`]).
+
+mod count;
+mod dispatch;
+pub mod relay;
+
+pub use count::count_tokens;
+pub use dispatch::{Answer, dispatch, upstream_model};
+
+/// Never try more accounts than this for one request.
+pub const MAX_ATTEMPTS: usize = 10;
