@@ -1,5 +1,8 @@
-//! The command line: `uplink serve` (the default) and `uplink config …`.
+//! The command line: `uplink serve` (the default), `uplink config …` and
+//! `uplink accounts …`.
 //! Bad usage or configuration exits with 64 (EX_USAGE) and a message.
+
+mod accounts;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -44,6 +47,9 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage upstream accounts.
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCommand),
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -140,6 +146,7 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> ExitCode {
             println!("{}", describe(&config));
             ExitCode::SUCCESS
         }
+        Some(Command::Accounts(command)) => accounts::run(command, &config).await,
     }
 }
 
