@@ -11,6 +11,7 @@ pub mod pool;
 pub mod proxy;
 pub mod run;
 pub mod server;
+pub mod signatures;
 pub mod state;
 pub mod storage;
 pub mod upstream;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::ClientAuth;
 use crate::config::Config;
 use crate::pool::Pool;
+use crate::signatures::SignatureStore;
 use crate::storage::Storage;
 use crate::upstream::cloudcode::CloudCode;
 use crate::upstream::oauth::OAuth;
@@ -41,6 +42,7 @@ struct Inner {
     storage: Storage,
     pool: Pool,
     upstreams: Upstreams,
+    signatures: Arc<SignatureStore>,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
                 storage,
                 pool,
                 upstreams,
+                signatures: Arc::new(SignatureStore::default()),
             }),
         }
     }
@@ -80,5 +83,9 @@ impl AppState {
 
     pub fn upstreams(&self) -> &Upstreams {
         &self.inner.upstreams
+    }
+
+    pub fn signatures(&self) -> &Arc<SignatureStore> {
+        &self.inner.signatures
     }
 }

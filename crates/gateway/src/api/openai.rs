@@ -31,7 +31,7 @@ pub async fn chat_completions(
 ) -> Result<Response, ApiError> {
     let mut request = decode_openai_chat(&body).map_err(bad_request)?;
     session_from_headers(&mut request, &ctx);
-    let answer = proxy::dispatch(&state, &request, D, &ctx.request_id).await?;
+    let answer = proxy::dispatch(&state, &mut request, D, &ctx.request_id).await?;
     let headers = answer_headers(&answer);
     let (id, created) = (new_id("chatcmpl-"), unix_now());
     if request.stream {
@@ -61,7 +61,7 @@ pub async fn completions(
 ) -> Result<Response, ApiError> {
     let mut request = decode_openai_completions(&body).map_err(bad_request)?;
     session_from_headers(&mut request, &ctx);
-    let answer = proxy::dispatch(&state, &request, D, &ctx.request_id).await?;
+    let answer = proxy::dispatch(&state, &mut request, D, &ctx.request_id).await?;
     let headers = answer_headers(&answer);
     let (id, created) = (new_id("cmpl-"), unix_now());
     if request.stream {

@@ -33,15 +33,17 @@ pub struct Answer {
     pub deadline: Instant,
 }
 
-/// Serve `request` from the pool. `dialect` shapes the errors.
+/// Serve `request` from the pool. `dialect` shapes the errors. Signatures the
+/// client could not carry are restored into `request` first.
 pub async fn dispatch(
     state: &AppState,
-    request: &Request,
+    request: &mut Request,
     dialect: Dialect,
     request_id: &str,
 ) -> Result<Answer, ApiError> {
     let deadline = Instant::now() + state.config().request_timeout;
     let upstream_model = upstream_model(&request.model);
+    state.signatures().restore(request);
     let gemini = encode_gemini_request(request, &upstream_model)
         .map_err(|e| ApiError::from_body(dialect, e.to_error_body(dialect)))?;
     let inner = uplink_protocol::cloudcode::CloudCodeInnerRequest {
@@ -76,6 +78,9 @@ pub async fn dispatch(
         };
         match attempt(state, account, &envelope, deadline).await {
             Ok((head, rest)) => {
+                let rest = state
+                    .signatures()
+                    .observe(&head, rest, request.meta.session_id.clone());
                 return Ok(Answer {
                     account: account.label(),
                     upstream_model,
