@@ -9,6 +9,7 @@ pub mod config;
 pub mod models;
 pub mod pool;
 pub mod proxy;
+pub mod router;
 pub mod run;
 pub mod server;
 pub mod signatures;

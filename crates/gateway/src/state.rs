@@ -1,10 +1,11 @@
 //! The state every handler shares, built once at start-up.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::auth::ClientAuth;
 use crate::config::Config;
 use crate::pool::Pool;
+use crate::router::ModelRouter;
 use crate::signatures::SignatureStore;
 use crate::storage::Storage;
 use crate::upstream::cloudcode::CloudCode;
@@ -43,6 +44,7 @@ struct Inner {
     pool: Pool,
     upstreams: Upstreams,
     signatures: Arc<SignatureStore>,
+    router: RwLock<Arc<ModelRouter>>,
 }
 
 impl AppState {
@@ -53,8 +55,10 @@ impl AppState {
         pool: Pool,
         upstreams: Upstreams,
     ) -> Self {
+        let router = RwLock::new(Arc::new(ModelRouter::new(&config.model_mapping)));
         Self {
             inner: Arc::new(Inner {
+                router,
                 config,
                 auth,
                 storage,
@@ -87,5 +91,33 @@ impl AppState {
 
     pub fn signatures(&self) -> &Arc<SignatureStore> {
         &self.inner.signatures
+    }
+
+    /// The current model mapping (replaceable at run time).
+    pub fn router(&self) -> Arc<ModelRouter> {
+        self.inner
+            .router
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    pub fn set_router(&self, router: ModelRouter) {
+        if let Ok(mut slot) = self.inner.router.write() {
+            *slot = Arc::new(router);
+        }
+    }
+
+    /// The upstream models the gateway can serve.
+    pub fn available_models(&self) -> Vec<String> {
+        crate::models::CATALOG
+            .iter()
+            .map(|m| m.id.to_owned())
+            .collect()
+    }
+
+    /// Resolve a requested model name to the upstream model.
+    pub fn resolve_model(&self, requested: &str) -> crate::router::Resolved {
+        self.router().resolve(requested, &self.available_models())
     }
 }

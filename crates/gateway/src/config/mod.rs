@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-pub use raw::{RawCloudCode, RawConfig, RawLog, RawOAuth};
+pub use raw::{RawCloudCode, RawConfig, RawLog, RawModels, RawOAuth, RawScheduling};
 
 pub const DEFAULT_PORT: u16 = 8045;
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 600;
@@ -118,7 +118,51 @@ pub struct Config {
     pub log: LogConfig,
     pub cloudcode: CloudCodeConfig,
     pub oauth: OAuthConfig,
+    /// `[models] mapping`: requested name or `*` pattern → upstream model.
+    pub model_mapping: std::collections::BTreeMap<String, String>,
+    pub scheduling: SchedulingConfig,
 }
+
+/// How the pool orders accounts for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchedulingMode {
+    /// Prefer accounts with more remaining quota, spreading load.
+    Balance,
+    /// Keep a session on one account while it is healthy (upstream prompt caching).
+    Sticky,
+    /// Each request starts at the next account.
+    RoundRobin,
+    /// One preferred account; the others only as fallback.
+    Fixed,
+}
+
+impl SchedulingMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchedulingMode::Balance => "balance",
+            SchedulingMode::Sticky => "sticky",
+            SchedulingMode::RoundRobin => "round_robin",
+            SchedulingMode::Fixed => "fixed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulingConfig {
+    pub mode: SchedulingMode,
+    /// For `fixed`: the account's email.
+    pub preferred_account: Option<String>,
+    /// At most this many accounts per request.
+    pub max_attempts: usize,
+    /// Stop rotating after this long (the last error is returned).
+    pub retry_budget: Duration,
+    /// When every account is cooling, wait for the first if it is this close.
+    pub max_wait: Duration,
+}
+
+pub const DEFAULT_MAX_ATTEMPTS: usize = 10;
+pub const DEFAULT_RETRY_BUDGET_SECS: u64 = 30;
+pub const DEFAULT_MAX_WAIT_SECS: u64 = 5;
 
 /// The Cloud Code upstream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,6 +372,67 @@ impl Config {
                 .map(SecretString::from),
         };
 
+        let mode = match raw
+            .scheduling
+            .mode
+            .as_deref()
+            .map(|m| m.trim().to_ascii_lowercase())
+        {
+            None => SchedulingMode::Balance,
+            Some(m) => match m.as_str() {
+                "balance" => SchedulingMode::Balance,
+                "sticky" => SchedulingMode::Sticky,
+                "round_robin" => SchedulingMode::RoundRobin,
+                "fixed" => SchedulingMode::Fixed,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        setting: "scheduling.mode",
+                        message: format!("`{m}` is not one of balance, sticky, round_robin, fixed"),
+                    });
+                }
+            },
+        };
+        let preferred_account = raw
+            .scheduling
+            .preferred_account
+            .filter(|a| !a.trim().is_empty());
+        if mode == SchedulingMode::Fixed && preferred_account.is_none() {
+            return Err(ConfigError::Invalid {
+                setting: "scheduling.preferred_account",
+                message: "mode `fixed` needs the email of the preferred account".into(),
+            });
+        }
+        let scheduling = SchedulingConfig {
+            mode,
+            preferred_account,
+            max_attempts: usize::try_from(positive(
+                "scheduling.max_attempts",
+                raw.scheduling.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS) as u64,
+            )?)
+            .unwrap_or(DEFAULT_MAX_ATTEMPTS),
+            retry_budget: Duration::from_secs(positive(
+                "scheduling.retry_budget_secs",
+                raw.scheduling
+                    .retry_budget_secs
+                    .unwrap_or(DEFAULT_RETRY_BUDGET_SECS),
+            )?),
+            max_wait: Duration::from_secs(
+                raw.scheduling
+                    .max_wait_secs
+                    .unwrap_or(DEFAULT_MAX_WAIT_SECS),
+            ),
+        };
+        let model_mapping = raw.models.mapping.unwrap_or_default();
+        if let Some((from, _)) = model_mapping
+            .iter()
+            .find(|(from, to)| from.trim().is_empty() || to.trim().is_empty())
+        {
+            return Err(ConfigError::Invalid {
+                setting: "models.mapping",
+                message: format!("the entry `{from}` maps from or to an empty name"),
+            });
+        }
+
         Ok(Config {
             data_dir,
             config_file,
@@ -348,6 +453,8 @@ impl Config {
             },
             cloudcode,
             oauth,
+            model_mapping,
+            scheduling,
         })
     }
 

@@ -26,6 +26,27 @@ pub struct RawConfig {
     pub cloudcode: RawCloudCode,
     #[serde(default)]
     pub oauth: RawOAuth,
+    #[serde(default)]
+    pub models: RawModels,
+    #[serde(default)]
+    pub scheduling: RawScheduling,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawModels {
+    /// Requested name (or `*` pattern) → upstream model.
+    pub mapping: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawScheduling {
+    pub mode: Option<String>,
+    pub preferred_account: Option<String>,
+    pub max_attempts: Option<usize>,
+    pub retry_budget_secs: Option<u64>,
+    pub max_wait_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -79,6 +100,24 @@ impl RawConfig {
         overlay(&mut self.oauth.userinfo_url, &later.oauth.userinfo_url);
         overlay(&mut self.oauth.client_id, &later.oauth.client_id);
         overlay(&mut self.oauth.client_secret, &later.oauth.client_secret);
+        overlay(&mut self.models.mapping, &later.models.mapping);
+        overlay(&mut self.scheduling.mode, &later.scheduling.mode);
+        overlay(
+            &mut self.scheduling.preferred_account,
+            &later.scheduling.preferred_account,
+        );
+        overlay(
+            &mut self.scheduling.max_attempts,
+            &later.scheduling.max_attempts,
+        );
+        overlay(
+            &mut self.scheduling.retry_budget_secs,
+            &later.scheduling.retry_budget_secs,
+        );
+        overlay(
+            &mut self.scheduling.max_wait_secs,
+            &later.scheduling.max_wait_secs,
+        );
     }
 
     /// Parse a TOML file's text. Errors name the file and the offending key.
@@ -123,6 +162,14 @@ impl RawConfig {
                 userinfo_url: get("UPLINK_OAUTH_USERINFO_URL").map(str::to_owned),
                 client_id: get("UPLINK_OAUTH_CLIENT_ID").map(str::to_owned),
                 client_secret: get("UPLINK_OAUTH_CLIENT_SECRET").map(str::to_owned),
+            },
+            models: RawModels::default(),
+            scheduling: RawScheduling {
+                mode: get("UPLINK_SCHEDULING_MODE").map(str::to_owned),
+                preferred_account: get("UPLINK_SCHEDULING_PREFERRED_ACCOUNT").map(str::to_owned),
+                max_attempts: parse_env(env, "UPLINK_MAX_ATTEMPTS")?,
+                retry_budget_secs: parse_env(env, "UPLINK_RETRY_BUDGET_SECS")?,
+                max_wait_secs: parse_env(env, "UPLINK_MAX_WAIT_SECS")?,
             },
         })
     }

@@ -320,3 +320,41 @@ fn upstream_endpoints_and_oauth_urls() {
         assert!(msg.contains(needle), "{needle}: {msg}");
     }
 }
+
+#[test]
+fn scheduling_and_model_mapping() {
+    let c = load(None, &[], RawConfig::default()).unwrap();
+    assert_eq!(c.scheduling.mode, SchedulingMode::Balance);
+    assert_eq!(c.scheduling.max_attempts, 10);
+    assert_eq!(c.scheduling.retry_budget, Duration::from_secs(30));
+    assert_eq!(c.scheduling.max_wait, Duration::from_secs(5));
+    assert!(c.model_mapping.is_empty());
+
+    let file = "[scheduling]\nmode = \"sticky\"\nmax_attempts = 3\n[models.mapping]\n\"gpt-*\" = \"gemini-2.5-pro\"\n";
+    let c = load(
+        Some(file),
+        &[("UPLINK_MAX_WAIT_SECS", "0")],
+        RawConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(c.scheduling.mode, SchedulingMode::Sticky);
+    assert_eq!(c.scheduling.max_attempts, 3);
+    assert_eq!(c.scheduling.max_wait, Duration::ZERO);
+    assert_eq!(
+        c.model_mapping.get("gpt-*").map(String::as_str),
+        Some("gemini-2.5-pro")
+    );
+
+    for (file, needle) in [
+        ("[scheduling]\nmode = \"random\"", "scheduling.mode"),
+        ("[scheduling]\nmode = \"fixed\"", "preferred_account"),
+        ("[scheduling]\nmax_attempts = 0", "scheduling.max_attempts"),
+        ("[models.mapping]\n\"x\" = \"\"", "models.mapping"),
+        ("[models]\nmap = {}", "map"),
+    ] {
+        let msg = load(Some(file), &[], RawConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(needle), "{needle}: {msg}");
+    }
+}

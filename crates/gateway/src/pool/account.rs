@@ -34,6 +34,8 @@ struct Health {
     reason: Option<String>,
     /// Model (or `*`) → end of cooldown.
     cooldowns: HashMap<String, Instant>,
+    /// Model → remaining quota fraction, from the last quota snapshot.
+    remaining: HashMap<String, f64>,
 }
 
 impl Account {
@@ -48,6 +50,7 @@ impl Account {
                 status: record.status,
                 reason: record.status_reason,
                 cooldowns: HashMap::new(),
+                remaining: HashMap::new(),
             }),
         }
     }
@@ -90,6 +93,18 @@ impl Account {
         if let Ok(mut h) = self.health.lock() {
             h.status = status;
             h.reason = reason;
+        }
+    }
+
+    /// The remaining quota fraction for `model`, when a snapshot said.
+    pub fn remaining(&self, model: &str) -> Option<f64> {
+        self.health.lock().ok()?.remaining.get(model).copied()
+    }
+
+    /// Record a quota snapshot: model → remaining fraction.
+    pub fn set_remaining(&self, snapshot: impl IntoIterator<Item = (String, f64)>) {
+        if let Ok(mut h) = self.health.lock() {
+            h.remaining = snapshot.into_iter().collect();
         }
     }
 

@@ -3,13 +3,16 @@
 //! from selection so that scheduling policies can change without touching it.
 
 mod account;
+pub mod scheduler;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 pub use account::Account;
+pub use scheduler::Sessions;
 
+use crate::config::SchedulingConfig;
 use crate::storage::{AccountStatus, Storage, StorageError};
 use crate::upstream::{AccountChange, UpstreamError};
 
@@ -18,6 +21,7 @@ use crate::upstream::{AccountChange, UpstreamError};
 pub struct Pool {
     accounts: RwLock<Arc<[Arc<Account>]>>,
     cursor: AtomicUsize,
+    sessions: Sessions,
 }
 
 /// Why a request found no candidate.
@@ -66,9 +70,33 @@ impl Pool {
     }
 
     /// The accounts that may serve `model` now, in the order to try them: each
-    /// usable account at most once, none cooling down for the model. Consecutive
-    /// requests start at different accounts, spreading load.
-    pub fn candidates(&self, model: &str) -> Result<Vec<Arc<Account>>, NoCandidate> {
+    /// usable account at most once, none cooling down for the model, ordered by
+    /// the scheduling mode.
+    pub fn candidates(
+        &self,
+        model: &str,
+        session: Option<&str>,
+        scheduling: &SchedulingConfig,
+    ) -> Result<Vec<Arc<Account>>, NoCandidate> {
+        let ready = self.ready(model)?;
+        let turn = self.cursor.fetch_add(1, Ordering::Relaxed);
+        Ok(scheduler::order(
+            ready,
+            scheduling,
+            session,
+            &self.sessions,
+            turn,
+            |account| account.remaining(model).unwrap_or(1.0),
+        ))
+    }
+
+    /// Remember which account served a session (for `sticky`).
+    pub fn bind_session(&self, session: &str, account: &Account) {
+        self.sessions.bind(session, account.id);
+    }
+
+    /// The usable accounts not cooling down for `model`, in stored order.
+    pub fn ready(&self, model: &str) -> Result<Vec<Arc<Account>>, NoCandidate> {
         let all = self.all();
         let usable: Vec<&Arc<Account>> = all.iter().filter(|a| a.is_usable()).collect();
         if usable.is_empty() {
@@ -92,10 +120,7 @@ impl Pool {
                 shortest,
             });
         }
-        let start = self.cursor.fetch_add(1, Ordering::Relaxed) % ready.len();
-        let mut ordered = ready;
-        ordered.rotate_left(start);
-        Ok(ordered)
+        Ok(ready)
     }
 
     /// Record a failed attempt: cool the account down and apply (and persist) any

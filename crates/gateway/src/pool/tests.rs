@@ -9,8 +9,19 @@ use proptest::prelude::*;
 use secrecy::SecretString;
 
 use super::*;
+use crate::config::{SchedulingConfig, SchedulingMode};
 use crate::storage::AccountRecord;
 use crate::upstream::Scope;
+
+fn rr() -> SchedulingConfig {
+    SchedulingConfig {
+        mode: SchedulingMode::RoundRobin,
+        preferred_account: None,
+        max_attempts: 10,
+        retry_budget: Duration::from_secs(30),
+        max_wait: Duration::from_secs(5),
+    }
+}
 
 fn pool_of(statuses: &[AccountStatus]) -> Pool {
     let accounts: Vec<Arc<Account>> = statuses
@@ -31,6 +42,7 @@ fn pool_of(statuses: &[AccountStatus]) -> Pool {
     Pool {
         accounts: RwLock::new(accounts.into()),
         cursor: AtomicUsize::new(0),
+        sessions: Sessions::default(),
     }
 }
 
@@ -60,7 +72,7 @@ proptest! {
                 }
             }
             for _ in 0..requests {
-                match pool.candidates("m") {
+                match pool.candidates("m", None, &rr()) {
                     Ok(list) => {
                         let ids: HashSet<i64> = list.iter().map(|a| a.id).collect();
                         prop_assert_eq!(ids.len(), list.len(), "an account twice");
@@ -95,8 +107,8 @@ async fn cooldowns_are_per_model_and_expire() {
     a.cool_down("m1", Scope::Model, Duration::from_secs(60));
     assert!(a.cooldown_left("m1").is_some());
     assert!(a.cooldown_left("m2").is_none(), "other models unaffected");
-    assert_eq!(pool.candidates("m1").unwrap().len(), 1);
-    assert_eq!(pool.candidates("m2").unwrap().len(), 2);
+    assert_eq!(pool.candidates("m1", None, &rr()).unwrap().len(), 1);
+    assert_eq!(pool.candidates("m2", None, &rr()).unwrap().len(), 2);
 
     // A shorter cooldown never shortens a running one.
     a.cool_down("m1", Scope::Model, Duration::from_secs(1));
@@ -104,7 +116,7 @@ async fn cooldowns_are_per_model_and_expire() {
     assert!(a.cooldown_left("m1").is_some());
     tokio::time::advance(Duration::from_secs(31)).await;
     assert!(a.cooldown_left("m1").is_none(), "expired");
-    assert_eq!(pool.candidates("m1").unwrap().len(), 2);
+    assert_eq!(pool.candidates("m1", None, &rr()).unwrap().len(), 2);
 }
 
 #[tokio::test(start_paused = true)]
@@ -118,7 +130,7 @@ async fn all_cooling_reports_the_shortest_wait() {
     all[0].cool_down("m", Scope::Model, Duration::from_secs(90));
     all[1].cool_down("m", Scope::Account, Duration::from_secs(30));
     assert_eq!(
-        pool.candidates("m").err(),
+        pool.candidates("m", None, &rr()).err(),
         Some(NoCandidate::AllCooling {
             accounts: 2,
             shortest: Duration::from_secs(30)
@@ -134,7 +146,7 @@ fn consecutive_requests_start_at_different_accounts() {
         AccountStatus::Active,
     ]);
     let firsts: HashSet<i64> = (0..3)
-        .map(|_| pool.candidates("m").unwrap()[0].id)
+        .map(|_| pool.candidates("m", None, &rr()).unwrap()[0].id)
         .collect();
     assert_eq!(firsts.len(), 3);
 }

@@ -21,7 +21,7 @@ async fn upstream_count(state: &AppState, request: &Request, upstream_model: &st
     let body = Bytes::from(serde_json::to_vec(&body).ok()?);
     let account = state
         .pool()
-        .candidates(upstream_model)
+        .candidates(upstream_model, None, &state.config().scheduling)
         .ok()?
         .into_iter()
         .next()?;

@@ -13,14 +13,10 @@ use uplink_protocol::error::{Dialect, ErrorKind};
 use uplink_protocol::ir::{FinishReason, Request, StreamEvent};
 use uplink_protocol::translate::encode_gemini_request;
 
-use super::MAX_ATTEMPTS;
 use crate::api::ApiError;
 use crate::pool::{Account, NoCandidate};
 use crate::state::AppState;
 use crate::upstream::{EventStream, Next, UpstreamError, cloudcode};
-
-/// How long the loop may keep rotating before it answers with what it has.
-const RETRY_BUDGET: Duration = Duration::from_secs(30);
 
 /// A committed upstream answer: the events already read while peeking, then the
 /// rest of the stream.
@@ -42,7 +38,10 @@ pub async fn dispatch(
     request_id: &str,
 ) -> Result<Answer, ApiError> {
     let deadline = Instant::now() + state.config().request_timeout;
-    let upstream_model = upstream_model(&request.model);
+    let resolved = state.resolve_model(&request.model);
+    let upstream_model = resolved.model;
+    tracing::debug!(request_id, requested = %request.model, upstream = %upstream_model, rule = ?resolved.rule, "model resolved");
+    let session = session_key(request);
     state.signatures().restore(request);
     let gemini = encode_gemini_request(request, &upstream_model)
         .map_err(|e| ApiError::from_body(dialect, e.to_error_body(dialect)))?;
@@ -61,12 +60,25 @@ pub async fn dispatch(
     })?;
 
     let pool = state.pool();
-    let candidates = pool
-        .candidates(&upstream_model)
-        .map_err(|why| no_candidate(dialect, &upstream_model, why))?;
-    let budget_end = Instant::now() + RETRY_BUDGET;
+    let scheduling = &state.config().scheduling;
+    let candidates = match pool.candidates(&upstream_model, Some(&session), scheduling) {
+        // Every account rests, but the first is back soon: wait for it.
+        Err(NoCandidate::AllCooling { shortest, .. })
+            if shortest <= scheduling.max_wait && Instant::now() + shortest < deadline =>
+        {
+            tracing::info!(
+                request_id,
+                "all accounts cooling; waiting {shortest:?} for the first"
+            );
+            tokio::time::sleep(shortest).await;
+            pool.candidates(&upstream_model, Some(&session), scheduling)
+        }
+        other => other,
+    }
+    .map_err(|why| no_candidate(dialect, &upstream_model, why))?;
+    let budget_end = Instant::now() + scheduling.retry_budget;
     let mut failures: Vec<(String, UpstreamError)> = Vec::new();
-    for account in candidates.iter().take(MAX_ATTEMPTS) {
+    for account in candidates.iter().take(scheduling.max_attempts) {
         if !failures.is_empty() && Instant::now() >= budget_end.min(deadline) {
             break;
         }
@@ -78,6 +90,7 @@ pub async fn dispatch(
         };
         match attempt(state, account, &envelope, deadline).await {
             Ok((head, rest)) => {
+                pool.bind_session(&session, account);
                 let rest = state
                     .signatures()
                     .observe(&head, rest, request.meta.session_id.clone());
@@ -110,10 +123,30 @@ pub async fn dispatch(
     Err(exhausted(state, dialect, &upstream_model, &failures))
 }
 
-/// The client's model name as the upstream knows it. Model mapping proper
-/// (configured patterns, family rules) belongs to the router.
-pub fn upstream_model(requested: &str) -> String {
-    requested.trim().trim_start_matches("models/").to_owned()
+/// The session a request belongs to: what the client said (Anthropic
+/// `metadata.user_id`, Claude Code's and Codex's session headers, OpenAI
+/// `prompt_cache_key`/`user`), else a hash of the system prompt and the first
+/// user message — stable across the turns of one conversation.
+pub fn session_key(request: &Request) -> String {
+    if let Some(session) = request
+        .meta
+        .session_id
+        .as_deref()
+        .or(request.meta.user.as_deref())
+    {
+        return session.to_owned();
+    }
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    request.system_text().hash(&mut h);
+    if let Some(first) = request
+        .messages
+        .iter()
+        .find(|m| m.role == uplink_protocol::ir::Role::User)
+    {
+        first.text().hash(&mut h);
+    }
+    format!("h:{:016x}", h.finish())
 }
 
 struct Envelope<'a> {
@@ -315,7 +348,7 @@ fn exhausted(
         .iter()
         .all(|(_, e)| e.kind == ErrorKind::RateLimited)
     {
-        let wait = match state.pool().candidates(model) {
+        let wait = match state.pool().ready(model) {
             Err(NoCandidate::AllCooling { shortest, .. }) => shortest,
             _ => Duration::from_secs(1),
         };

@@ -7,7 +7,4 @@ mod dispatch;
 pub mod relay;
 
 pub use count::count_tokens;
-pub use dispatch::{Answer, dispatch, upstream_model};
-
-/// Never try more accounts than this for one request.
-pub const MAX_ATTEMPTS: usize = 10;
+pub use dispatch::{Answer, dispatch, session_key};
