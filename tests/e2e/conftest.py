@@ -74,6 +74,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterat
         env: Mapping[str, str] | None = None,
         config: str | Mapping[str, Any] | None = None,
         args: Sequence[str] = (),
+        accounts: Sequence[Mapping[str, Any]] = (),
     ) -> support.Gateway:
         process_env: dict[str, str] = {}
         if auth_mode is not None:
@@ -89,6 +90,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterat
             args=args,
             api_key=api_key,
             log_dir=artifacts,
+            accounts=accounts,
         )
         started.append(gw)
         return gw
@@ -146,3 +148,9 @@ def run_cli(cli_home: support.CliHome, artifacts: Path) -> Callable[..., support
         return support.run_cli(args, cli_home.env(env), timeout, cwd=cli_home.workdir, log_dir=artifacts)
 
     return run
+
+
+@pytest.fixture
+def proxy(gateway: GatewayFactory, fake_upstream: support.FakeUpstream) -> support.Gateway:
+    """A gateway (auth off) that serves from the fake upstream's default account."""
+    return gateway(config=fake_upstream.gateway_config(), accounts=[support.FakeUpstream.DEFAULT_ACCOUNT])

@@ -331,12 +331,27 @@ def start_gateway(
     args: Sequence[str] = (),
     api_key: str | None = None,
     log_dir: Path | None = None,
+    accounts: Sequence[Mapping[str, Any]] = (),
 ) -> Gateway:
     """`uplink serve --port 0 --data-dir <workdir>/data [--config ...]`, waiting
-    (at most STARTUP_TIMEOUT) for 'listening on http://127.0.0.1:PORT' on stderr."""
+    (at most STARTUP_TIMEOUT) for 'listening on http://127.0.0.1:PORT' on stderr.
+    `accounts` are imported first with `uplink accounts import`."""
     binary = require_executable(uplink_bin(), "build it with `cargo build --bins` or set UPLINK_BIN")
     data_dir = workdir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
+    if accounts:
+        accounts_file = workdir / "accounts.json"
+        accounts_file.write_text(json.dumps(list(accounts)), encoding="utf-8")
+        imported = subprocess.run(
+            [str(binary), "accounts", "import", str(accounts_file), "--data-dir", str(data_dir)],
+            env=clean_env(home=workdir / "home"),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if imported.returncode != 0:
+            raise AssertionError(f"uplink accounts import failed ({imported.returncode}): {imported.stderr}")
     argv: list[str] = [str(binary), "serve", "--port", "0", "--data-dir", str(data_dir)]
     if config is not None:
         text = config if isinstance(config, str) else to_toml(config)
@@ -383,6 +398,34 @@ class FakeUpstream:
             raise AssertionError(f"fake-upstream's first stdout line must be the address, got {first!r}")
         self.url: str = found.group(1)
         self.port = int(found.group(2))
+
+    # The binary's default account (see crates/fake-upstream).
+    DEFAULT_ACCOUNT = {"refresh_token": "fake-refresh-token-1", "email": "alice@example.com"}
+
+    def gateway_config(self) -> dict[str, Any]:
+        """The gateway settings that point it at this fake."""
+        return {
+            "cloudcode": {"endpoints": [f"{self.url}/v1internal"]},
+            "oauth": {
+                "token_url": f"{self.url}/token",
+                "userinfo_url": f"{self.url}/oauth2/v2/userinfo",
+                "client_id": "e2e-client",
+                "client_secret": "e2e-secret",
+            },
+        }
+
+    def script(self, behaviors: list[Any], email: str = "alice@example.com", model: str | None = None) -> None:
+        """Queue behaviours for the account's next generate calls (POST /__fake/script),
+        e.g. [{"text": "..."}], [{"function_call": {"name": "f", "args": {...}}}], ["ok"]."""
+        body: dict[str, Any] = {"email": email, "behaviors": behaviors}
+        if model is not None:
+            body["model"] = model
+        response = http.post(f"{self.url}/__fake/script", json=body, timeout=HTTP_TIMEOUT)
+        response.raise_for_status()
+
+    def generate_requests(self) -> list[dict[str, Any]]:
+        """The generate calls received, oldest first."""
+        return [r for r in self.requests() if "enerateContent" in (r.get("path") or "")]
 
     def requests(self) -> list[dict[str, Any]]:
         """Every request the fake has received (GET /__fake/requests)."""

@@ -54,3 +54,64 @@ def test_right_key_reaches_the_gateway(strict_gateway: support.Gateway, api_vers
         assert isinstance(error.message, str) and error.message, error.details
     else:
         assert all(isinstance(model.name, str) for model in models)
+
+
+# --------------------------------------------------------------------------
+# Generation through the gateway to the fake Cloud Code upstream
+# --------------------------------------------------------------------------
+
+MODEL = "gemini-2.5-pro"
+
+
+@pytest.mark.parametrize("api_version", API_VERSIONS)
+def test_generate_content(proxy: support.Gateway, api_version: str | None) -> None:
+    sdk = client(proxy.url, "unused", api_version)  # keep it: a collected Client closes itself
+    response = sdk.models.generate_content(
+        model=MODEL,
+        contents="ping",
+        config=types.GenerateContentConfig(system_instruction="Be brief.", temperature=0.1),
+    )
+    assert response.text == f"Hello from {MODEL}. You said: ping"
+    assert response.candidates[0].finish_reason == types.FinishReason.STOP
+    assert response.usage_metadata.total_token_count > 0
+
+
+@pytest.mark.parametrize("api_version", API_VERSIONS)
+def test_generate_content_stream(proxy: support.Gateway, api_version: str | None) -> None:
+    sdk = client(proxy.url, "unused", api_version)
+    chunks = list(sdk.models.generate_content_stream(model=MODEL, contents="stream"))
+    assert "".join(c.text or "" for c in chunks) == f"Hello from {MODEL}. You said: stream"
+    assert chunks[-1].candidates[0].finish_reason == types.FinishReason.STOP
+
+
+def test_count_tokens(proxy: support.Gateway) -> None:
+    sdk = client(proxy.url, "unused", "v1beta")
+    result = sdk.models.count_tokens(model=MODEL, contents="count these tokens")
+    assert result.total_tokens > 0
+
+
+def test_function_calling_round_trip(proxy: support.Gateway, fake_upstream: support.FakeUpstream) -> None:
+    sdk = client(proxy.url, "unused", "v1beta")
+    tool = types.Tool(
+        function_declarations=[
+            types.FunctionDeclaration(
+                name="get_weather",
+                description="Weather for a city",
+                parameters=types.Schema(type="OBJECT", properties={"city": types.Schema(type="STRING")}, required=["city"]),
+            )
+        ]
+    )
+    config = types.GenerateContentConfig(
+        tools=[tool], automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True)
+    )
+    fake_upstream.script([{"function_call": {"name": "get_weather", "args": {"city": "Paris"}}}])
+    question = types.Content(role="user", parts=[types.Part.from_text(text="Weather in Paris?")])
+    first = sdk.models.generate_content(model=MODEL, contents=[question], config=config)
+    call = first.function_calls[0]
+    assert call.name == "get_weather" and call.args == {"city": "Paris"}
+
+    answer = types.Content(
+        role="user", parts=[types.Part.from_function_response(name="get_weather", response={"temp_c": 18})]
+    )
+    second = sdk.models.generate_content(model=MODEL, contents=[question, first.candidates[0].content, answer], config=config)
+    assert second.text.startswith(f"Hello from {MODEL}")

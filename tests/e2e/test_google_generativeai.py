@@ -46,3 +46,17 @@ def test_right_key_reaches_the_gateway(strict_gateway: support.Gateway) -> None:
         assert body["error"]["code"] == error.code and isinstance(body["error"]["status"], str), body
     else:
         assert all(isinstance(model.name, str) for model in models)
+
+
+def test_generate_content_over_rest(proxy: support.Gateway) -> None:
+    genai.configure(api_key="unused", transport="rest", client_options={"api_endpoint": proxy.url})
+    model = genai.GenerativeModel("gemini-2.5-flash")
+    response = model.generate_content("ping")
+    assert response.text == "Hello from gemini-2.5-flash. You said: ping"
+
+
+def test_generate_content_stream_over_rest(proxy: support.Gateway) -> None:
+    genai.configure(api_key="unused", transport="rest", client_options={"api_endpoint": proxy.url})
+    model = genai.GenerativeModel("gemini-2.5-flash")
+    chunks = list(model.generate_content("stream", stream=True))
+    assert "".join(c.text for c in chunks) == "Hello from gemini-2.5-flash. You said: stream"

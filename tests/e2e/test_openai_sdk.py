@@ -53,3 +53,97 @@ def test_unknown_path_names_the_right_base_url(gateway_url: str) -> None:
     message = error.body.get("message", "")
     # The base URL the user should configure, not the one they used.
     assert re.search(re.escape(f"{gateway_url}/v1") + r"(?!/v1)", message), message
+
+
+# --------------------------------------------------------------------------
+# Chat Completions through the gateway to the fake Cloud Code upstream
+# --------------------------------------------------------------------------
+
+MODEL = "gemini-2.5-flash"
+
+
+def proxied(proxy: support.Gateway) -> openai.OpenAI:
+    return client(f"{proxy.url}/v1", "sk-unused-auth-off")
+
+
+def test_chat_completion(proxy: support.Gateway) -> None:
+    completion = proxied(proxy).chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "ping"}],
+    )
+    assert completion.object == "chat.completion"
+    assert completion.model == MODEL
+    assert completion.choices[0].message.content == f"Hello from {MODEL}. You said: ping"
+    assert completion.choices[0].finish_reason == "stop"
+    assert completion.usage is not None and completion.usage.total_tokens > 0
+
+
+def test_chat_completion_stream_with_usage(proxy: support.Gateway) -> None:
+    stream = proxied(proxy).chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "stream please"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == f"Hello from {MODEL}. You said: stream please"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+
+def test_chat_completions_stream_helper(proxy: support.Gateway) -> None:
+    with proxied(proxy).chat.completions.stream(
+        model=MODEL, messages=[{"role": "user", "content": "helper"}]
+    ) as stream:
+        events = [e.type for e in stream]
+        final = stream.get_final_completion()
+    assert "content.delta" in events and "content.done" in events
+    assert final.choices[0].message.content == f"Hello from {MODEL}. You said: helper"
+
+
+def test_parse_with_a_json_schema(proxy: support.Gateway, fake_upstream: support.FakeUpstream) -> None:
+    from pydantic import BaseModel
+
+    class City(BaseModel):
+        name: str
+        population: int
+
+    fake_upstream.script([{"text": '{"name": "Paris", "population": 2100000}'}])
+    completion = proxied(proxy).chat.completions.parse(
+        model=MODEL, messages=[{"role": "user", "content": "A city?"}], response_format=City
+    )
+    parsed = completion.choices[0].message.parsed
+    assert parsed == City(name="Paris", population=2100000)
+    sent = fake_upstream.generate_requests()[-1]["body"]["request"]["generationConfig"]
+    assert sent["responseMimeType"] == "application/json", sent
+    assert "responseSchema" in sent or "responseJsonSchema" in sent, sent
+
+
+def test_tool_round_trip(proxy: support.Gateway, fake_upstream: support.FakeUpstream) -> None:
+    sdk = proxied(proxy)
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            },
+        }
+    ]
+    fake_upstream.script([{"function_call": {"name": "get_weather", "args": {"city": "Paris"}}}])
+    messages: list = [{"role": "user", "content": "Weather in Paris?"}]
+    first = sdk.chat.completions.create(model=MODEL, messages=messages, tools=tools)
+    assert first.choices[0].finish_reason == "tool_calls"
+    call = first.choices[0].message.tool_calls[0]
+    assert call.function.name == "get_weather"
+    assert call.function.arguments.replace(" ", "") == '{"city":"Paris"}'
+
+    messages += [first.choices[0].message, {"role": "tool", "tool_call_id": call.id, "content": "18 C"}]
+    second = sdk.chat.completions.create(model=MODEL, messages=messages, tools=tools)
+    assert second.choices[0].message.content.startswith(f"Hello from {MODEL}")
+
+
+def test_models_list(proxy: support.Gateway) -> None:
+    ids = [m.id for m in proxied(proxy).models.list()]
+    assert MODEL in ids and "claude-sonnet-4-5" in ids

@@ -103,6 +103,72 @@ fn words(text: &str) -> Vec<String> {
     out
 }
 
+/// Whether the request asks for a JSON answer (`responseMimeType: application/json`).
+fn json_mode(request: &Value) -> bool {
+    crate::validate::field(request, "generationConfig")
+        .and_then(|g| crate::validate::field(g, "responseMimeType"))
+        .and_then(Value::as_str)
+        == Some("application/json")
+}
+
+/// A JSON value that conforms to the request's response schema (Gemini's
+/// `responseSchema` or JSON Schema `responseJsonSchema`), or `{}` without one.
+fn json_answer(request: &Value) -> Value {
+    let config = crate::validate::field(request, "generationConfig");
+    let schema = config.and_then(|g| {
+        crate::validate::field(g, "responseJsonSchema")
+            .or_else(|| crate::validate::field(g, "responseSchema"))
+    });
+    schema.map_or_else(|| json!({}), |s| sample(s, 0))
+}
+
+/// The simplest value of a schema: first enum value, 1, true, "text", one item,
+/// every property.
+fn sample(schema: &Value, depth: usize) -> Value {
+    if depth > 8 {
+        return Value::Null;
+    }
+    if let Some(first) = schema.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
+        return first.clone();
+    }
+    if let Some(first) = schema
+        .get("anyOf")
+        .or_else(|| schema.get("oneOf"))
+        .and_then(Value::as_array)
+        .and_then(|v| v.first())
+    {
+        return sample(first, depth + 1);
+    }
+    let kind = match schema.get("type") {
+        Some(Value::String(t)) => t.to_ascii_lowercase(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("string")
+            .to_ascii_lowercase(),
+        _ if schema.get("properties").is_some() => "object".into(),
+        _ => "string".into(),
+    };
+    match kind.as_str() {
+        "object" => {
+            let mut out = serde_json::Map::new();
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for (name, prop) in props {
+                    out.insert(name.clone(), sample(prop, depth + 1));
+                }
+            }
+            Value::Object(out)
+        }
+        "array" => json!([sample(schema.get("items").unwrap_or(&json!({})), depth + 1)]),
+        "integer" => json!(schema.get("minimum").and_then(Value::as_i64).unwrap_or(1)),
+        "number" => json!(schema.get("minimum").and_then(Value::as_f64).unwrap_or(1.0)),
+        "boolean" => json!(true),
+        "null" => Value::Null,
+        _ => json!("text"),
+    }
+}
+
 /// Builds the chunks of a content behaviour. `one_word_chunks` splits text per word (for
 /// `CutAfter`).
 pub(crate) fn content_reply(
@@ -148,6 +214,9 @@ pub(crate) fn content_reply(
     }
 
     let text_chunks: Vec<String> = match behavior {
+        // JSON mode: a real model answers with JSON matching the schema (Gemini
+        // CLI's router, for one, retries anything else).
+        Behavior::Ok if json_mode(ctx.request) => vec![json_answer(ctx.request).to_string()],
         Behavior::Ok => {
             let mut t = format!("Hello from {}.", ctx.model.id);
             if let Some(s) = &said {
@@ -441,6 +510,33 @@ mod tests {
         assert_eq!(thought["text"], "Thinking about: hi there");
         let sig = thought["thoughtSignature"].as_str().unwrap();
         assert_eq!(reg.family_of(sig), Some(Family::Claude));
+    }
+
+    #[test]
+    fn json_mode_answers_with_a_value_of_the_schema() {
+        let request = json!({
+            "contents": [{"role": "user", "parts": [{"text": "route"}]}],
+            "generationConfig": {
+                "responseMimeType": "application/json",
+                "responseJsonSchema": {"type": "object", "properties": {
+                    "reasoning": {"type": "string"},
+                    "complexity_score": {"type": "integer", "minimum": 1, "maximum": 100},
+                    "choice": {"type": "string", "enum": ["flash", "pro"]},
+                    "tags": {"type": "array", "items": {"type": "string"}}
+                }}
+            }
+        });
+        assert_eq!(
+            json_answer(&request),
+            json!({"reasoning": "text", "complexity_score": 1, "choice": "flash", "tags": ["text"]})
+        );
+        let (r, _) = reply("gemini-2.5-flash", &Behavior::Ok, request);
+        let body = non_stream_body(&r);
+        let text = body
+            .pointer("/response/candidates/0/content/parts/0/text")
+            .and_then(Value::as_str)
+            .unwrap();
+        assert_eq!(serde_json::from_str::<Value>(text).unwrap()["choice"], "flash");
     }
 
     #[test]
