@@ -84,13 +84,15 @@ pub fn anthropic_usage(u: &Usage) -> AnthropicUsage {
     }
 }
 
-fn usage_json(u: &Usage) -> Value {
-    json!({
-        "input_tokens": u.uncached_input_tokens(),
-        "cache_creation_input_tokens": u.cache_creation_input_tokens,
-        "cache_read_input_tokens": u.cached_input_tokens,
-        "output_tokens": u.output_tokens,
-    })
+/// Usage JSON in the API's field order.
+fn usage_json(u: &Usage) -> String {
+    format!(
+        "{{\"input_tokens\":{},\"cache_creation_input_tokens\":{},\"cache_read_input_tokens\":{},\"output_tokens\":{}}}",
+        u.uncached_input_tokens(),
+        u.cache_creation_input_tokens,
+        u.cached_input_tokens,
+        u.output_tokens
+    )
 }
 
 /// A tool call's input object; arguments kept raw because they were malformed
@@ -211,8 +213,16 @@ pub fn anthropic_ping() -> AnthropicSse {
 
 /// An `error` event, for a failure the gateway reports inside a stream.
 pub fn anthropic_error_event(kind: ErrorKind, message: &str) -> AnthropicSse {
-    let body = ErrorBody::new(Dialect::Anthropic, kind, message);
-    ("error", body.to_json(Dialect::Anthropic).to_string())
+    let body = ErrorBody::new(Dialect::Anthropic, kind, message).to_json(Dialect::Anthropic);
+    let kind = body["error"]["type"].as_str().unwrap_or("api_error");
+    (
+        "error",
+        format!(
+            "{{\"type\":\"error\",\"error\":{{\"type\":{},\"message\":{}}}}}",
+            quoted(kind),
+            quoted(message)
+        ),
+    )
 }
 
 /// A JSON string literal.
@@ -395,20 +405,15 @@ impl AnthropicStreamEncoder {
             return;
         }
         self.started = true;
-        let message = json!({
-            "type": "message_start",
-            "message": {
-                "id": self.id,
-                "type": "message",
-                "role": "assistant",
-                "model": self.model,
-                "content": [],
-                "stop_reason": null,
-                "stop_sequence": null,
-                "usage": usage_json(&self.usage),
-            }
-        });
-        out.push(("message_start", message.to_string()));
+        out.push((
+            "message_start",
+            format!(
+                "{{\"type\":\"message_start\",\"message\":{{\"id\":{},\"type\":\"message\",\"role\":\"assistant\",\"model\":{},\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{}}}}}",
+                quoted(&self.id),
+                quoted(&self.model),
+                usage_json(&self.usage)
+            ),
+        ));
     }
 
     /// Open a block of `kind` unless one is open already.
@@ -468,12 +473,15 @@ impl AnthropicStreamEncoder {
     fn end(&mut self, out: &mut Vec<AnthropicSse>) {
         self.closed = true;
         let (stop_reason, stop_sequence) = stop_fields(self.finish.as_ref(), self.tool_calls);
-        let delta = json!({
-            "type": "message_delta",
-            "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
-            "usage": usage_json(&self.usage),
-        });
-        out.push(("message_delta", delta.to_string()));
+        let stop_sequence = stop_sequence.map_or_else(|| "null".to_owned(), quoted);
+        out.push((
+            "message_delta",
+            format!(
+                "{{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":{},\"stop_sequence\":{stop_sequence}}},\"usage\":{}}}",
+                quoted(stop_reason),
+                usage_json(&self.usage)
+            ),
+        ));
         out.push(("message_stop", "{\"type\":\"message_stop\"}".to_owned()));
     }
 }
