@@ -12,7 +12,8 @@
 //! `stop_reason`, `stop_sequence` and the usage (`input_tokens`, cache fields,
 //! `output_tokens`), then `message_stop`. A mid-stream error becomes an `error`
 //! event (`{"type":"error","error":{"type","message"}}`), which the SDKs raise;
-//! nothing follows it.
+//! nothing follows it. Each event goes on the wire as `event: <name>` plus one
+//! `data:` line ([`crate::sse::write_event`]).
 //!
 //! Usage: Anthropic's `input_tokens` excludes cache reads and cache writes, which
 //! are reported apart; the IR counts them inside `input_tokens` (see
@@ -298,6 +299,10 @@ impl AnthropicStreamEncoder {
     pub fn event(&mut self, event: &StreamEvent) -> Vec<AnthropicSse> {
         let mut out = Vec::new();
         if self.closed {
+            return out;
+        }
+        if self.finish.is_some() && !matches!(event, StreamEvent::Usage(_)) {
+            // The answer is complete; only late usage still counts.
             return out;
         }
         match event {

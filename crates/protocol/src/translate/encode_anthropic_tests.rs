@@ -339,3 +339,25 @@ fn helpers_render_their_shapes() {
         json!({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}})
     );
 }
+
+#[test]
+fn nothing_but_usage_counts_after_the_finish() {
+    let (events, _) = run(&[
+        StreamEvent::TextDelta("done".into()),
+        StreamEvent::Finish(FinishReason::Stop),
+    ]);
+    let mut enc = AnthropicStreamEncoder::new("msg_1", "claude-x");
+    let mut late = Vec::new();
+    for e in [
+        StreamEvent::TextDelta("done".into()),
+        StreamEvent::Finish(FinishReason::Stop),
+        StreamEvent::TextDelta("late".into()),
+        StreamEvent::Error(StreamError::new(ErrorKind::Upstream, "reset")),
+    ] {
+        late.extend(enc.event(&e));
+    }
+    late.extend(enc.flush());
+    late.extend(enc.finish());
+    let late: Vec<&'static str> = late.iter().map(|(n, _)| *n).collect();
+    assert_eq!(late, names(&events));
+}
