@@ -6,6 +6,8 @@
 //! [`AnthropicUnknownBlock`] rather than failing the whole body; the decoder decides
 //! what to do with it. Every block keeps the fields it does not model in `extra`.
 
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
@@ -66,7 +68,13 @@ impl<'de> Deserialize<'de> for AnthropicContent {
 }
 
 /// One content block.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Deserialization reads a block whose `type` comes first (as every SDK and
+/// Claude Code write it) in one pass, straight into its variant; a malformed
+/// block of that kind is an error. A block with `type` elsewhere is buffered and
+/// dispatched, and one of a known kind that does not parse is kept as
+/// [`AnthropicContentBlock::Unknown`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AnthropicContentBlock {
     Text(AnthropicTextBlock),
@@ -263,6 +271,122 @@ pub struct AnthropicUnknownBlock {
     pub fields: Map<String, Value>,
 }
 
+impl<'de> Deserialize<'de> for AnthropicContentBlock {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(BlockVisitor)
+    }
+}
+
+struct BlockVisitor;
+
+impl<'de> Visitor<'de> for BlockVisitor {
+    type Value = AnthropicContentBlock;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a content block object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let Some(first) = map.next_key::<Key>()? else {
+            return Ok(AnthropicContentBlock::Unknown(
+                AnthropicUnknownBlock::default(),
+            ));
+        };
+        let key = match first {
+            Key::Type => {
+                let kind = map.next_value::<Key>()?.into_string();
+                return typed(&kind, MapAccessDeserializer::new(map));
+            }
+            Key::Other(key) => key,
+        };
+        let mut fields = Map::new();
+        fields.insert(key, map.next_value()?);
+        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            fields.insert(k, v);
+        }
+        Ok(dispatch(fields))
+    }
+}
+
+/// Deserialize the rest of a block of `kind` into its variant.
+fn typed<'de, D: Deserializer<'de>>(
+    kind: &str,
+    rest: D,
+) -> Result<AnthropicContentBlock, D::Error> {
+    use AnthropicContentBlock as B;
+    Ok(match kind {
+        "text" => B::Text(Deserialize::deserialize(rest)?),
+        "image" => B::Image(Deserialize::deserialize(rest)?),
+        "document" => B::Document(Deserialize::deserialize(rest)?),
+        "search_result" => B::SearchResult(Deserialize::deserialize(rest)?),
+        "tool_use" => B::ToolUse(Deserialize::deserialize(rest)?),
+        "tool_result" => B::ToolResult(Deserialize::deserialize(rest)?),
+        "thinking" => B::Thinking(Deserialize::deserialize(rest)?),
+        "redacted_thinking" => B::RedactedThinking(Deserialize::deserialize(rest)?),
+        "server_tool_use" => B::ServerToolUse(Deserialize::deserialize(rest)?),
+        "web_search_tool_result" => B::WebSearchToolResult(Deserialize::deserialize(rest)?),
+        other => B::Unknown(AnthropicUnknownBlock {
+            kind: other.to_owned(),
+            fields: Deserialize::deserialize(rest)?,
+        }),
+    })
+}
+
+/// A block held as an object, `type` anywhere in it. A known kind that does not
+/// parse stays [`AnthropicContentBlock::Unknown`] for the decoder to report.
+fn dispatch(mut fields: Map<String, Value>) -> AnthropicContentBlock {
+    let kind = match fields.remove("type") {
+        Some(Value::String(kind)) => kind,
+        _ => String::new(),
+    };
+    let value = Value::Object(fields);
+    match typed(&kind, &value) {
+        Ok(block) => block,
+        Err(_) => AnthropicContentBlock::Unknown(AnthropicUnknownBlock {
+            kind,
+            fields: match value {
+                Value::Object(fields) => fields,
+                _ => Map::new(),
+            },
+        }),
+    }
+}
+
+/// A map key or a `type` value, read without allocating for `type` itself.
+enum Key {
+    Type,
+    Other(String),
+}
+
+impl Key {
+    fn into_string(self) -> String {
+        match self {
+            Key::Type => "type".to_owned(),
+            Key::Other(s) => s,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key, E> {
+                Ok(if v == "type" {
+                    Key::Type
+                } else {
+                    Key::Other(v.to_owned())
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// The `type` names of [`AnthropicContentBlock`]'s typed variants.
 pub const KNOWN_BLOCK_TYPES: &[&str] = &[
     "text",
@@ -314,8 +438,26 @@ mod tests {
                 fields: [("file_id".to_owned(), json!("f"))].into_iter().collect(),
             })
         );
-        let bad = block(json!({"type": "text", "text": 5}));
+        // `type` first: read in one pass, so a malformed block is an error …
+        assert!(
+            serde_json::from_str::<AnthropicContentBlock>(r#"{"type":"text","text":5}"#).is_err()
+        );
+        // … `type` later: buffered, and kept for the decoder to report.
+        let bad: AnthropicContentBlock =
+            serde_json::from_str(r#"{"text":5,"type":"text"}"#).unwrap();
         assert!(matches!(bad, AnthropicContentBlock::Unknown(u) if u.kind == "text"));
+        let late: AnthropicContentBlock =
+            serde_json::from_str(r#"{"text":"hi","type":"text","x":1}"#).unwrap();
+        assert!(
+            matches!(late, AnthropicContentBlock::Text(t) if t.text == "hi" && t.extra.len() == 1)
+        );
+        let fast: AnthropicContentBlock = serde_json::from_str(
+            r#"{"type":"tool_use","id":"t","name":"f","input":{"a":[1]},"x":2}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(fast, AnthropicContentBlock::ToolUse(u) if u.input == json!({"a": [1]}) && u.extra.len() == 1)
+        );
         assert_eq!(
             serde_json::to_value(block(json!({"type": "mcp_tool_use", "id": "m"}))).unwrap(),
             json!({"type": "mcp_tool_use", "id": "m"})

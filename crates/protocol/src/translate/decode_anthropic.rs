@@ -28,7 +28,7 @@
 use serde_json::{Map, Value};
 
 use super::TranslateError;
-use super::decode_anthropic_blocks::{BlockDecoder, cache_control, system_parts};
+use super::decode_anthropic_blocks::{At, BlockDecoder, block_error, cache_control, system_parts};
 use super::util::{first_bad_field, first_bad_item, locate_error};
 use crate::anthropic::{
     AnthropicMessageParam, AnthropicOutputFormat, AnthropicRole, AnthropicThinkingConfig,
@@ -73,6 +73,29 @@ pub fn is_billing_header(text: &str) -> bool {
 
 /// Find the field of a body that failed typed deserialization.
 fn locate_anthropic(root: &Map<String, Value>) -> Option<TranslateError> {
+    // Content blocks first: a malformed block only fails the typed parse when its
+    // `type` comes first, which a generic value does not preserve.
+    let blocks_error = |content: Option<&Value>, path: &str| {
+        let Some(Value::Array(blocks)) = content else {
+            return None;
+        };
+        blocks
+            .iter()
+            .enumerate()
+            .find_map(|(j, b)| block_error(b, &format!("{path}[{j}]")))
+    };
+    if let Some(e) = blocks_error(root.get("system"), "system") {
+        return Some(e);
+    }
+    if let Some(Value::Array(messages)) = root.get("messages") {
+        let found = messages
+            .iter()
+            .enumerate()
+            .find_map(|(i, m)| blocks_error(m.get("content"), &format!("messages[{i}].content")));
+        if found.is_some() {
+            return found;
+        }
+    }
     if let Some(Value::Array(messages)) = root.get("messages")
         && let Some(i) = first_bad_item::<AnthropicMessageParam>(messages)
     {
@@ -122,27 +145,25 @@ pub fn decode_anthropic_request(wire: MessagesRequest) -> Result<AnthropicDecode
     let req = &mut out.request;
 
     if let Some(system) = wire.system {
-        req.system = system_parts(system, "system", &mut out.dropped_blocks);
+        req.system = system_parts(system, &At::Root("system"), &mut out.dropped_blocks)?;
     }
     let mut blocks = BlockDecoder::new(&mut out.dropped_blocks);
+    let messages = At::Root("messages");
     for (i, m) in wire.messages.into_iter().enumerate() {
-        let path = format!("messages[{i}]");
+        let at = messages.index(i);
         let role = match m.role {
             AnthropicRole::User => Role::User,
             AnthropicRole::Assistant => Role::Assistant,
             AnthropicRole::System => {
-                let parts = system_parts(m.content, &format!("{path}.content"), blocks.dropped());
+                let parts = system_parts(m.content, &at.field("content"), blocks.dropped())?;
                 req.system.extend(parts);
                 continue;
             }
             AnthropicRole::Other(role) => {
-                return Err(TranslateError::new(
-                    format!("{path}.role"),
-                    format!("unsupported role `{role}`"),
-                ));
+                return Err(at.field("role").err(format!("unsupported role `{role}`")));
             }
         };
-        let (content, cache) = blocks.content(m.content, &format!("{path}.content"))?;
+        let (content, cache) = blocks.content(m.content, &at.field("content"))?;
         push_message(&mut req.messages, role, content, cache);
     }
 

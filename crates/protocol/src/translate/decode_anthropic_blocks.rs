@@ -33,6 +33,39 @@ use crate::ir::{
     parse_arguments,
 };
 
+/// A place in the request body, rendered (`messages[2].content[0].source`) only
+/// when an error or a report needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum At<'a> {
+    Root(&'a str),
+    Index(&'a At<'a>, usize),
+    Field(&'a At<'a>, &'a str),
+}
+
+impl<'a> At<'a> {
+    pub(crate) fn index(&'a self, i: usize) -> At<'a> {
+        At::Index(self, i)
+    }
+
+    pub(crate) fn field(&'a self, name: &'a str) -> At<'a> {
+        At::Field(self, name)
+    }
+
+    pub(crate) fn err(&self, message: impl Into<String>) -> TranslateError {
+        TranslateError::new(self.to_string(), message)
+    }
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Root(name) => f.write_str(name),
+            At::Index(parent, i) => write!(f, "{parent}[{i}]"),
+            At::Field(parent, name) => write!(f, "{parent}.{name}"),
+        }
+    }
+}
+
 /// IR form of a `cache_control`.
 pub(crate) fn cache_control(c: AnthropicCacheControl) -> CacheControl {
     CacheControl {
@@ -46,15 +79,16 @@ pub(crate) fn cache_control(c: AnthropicCacheControl) -> CacheControl {
 }
 
 /// `system` (or a lifted system message): each non-empty text block is a part
-/// with its own breakpoint. Other blocks are dropped and reported.
+/// with its own breakpoint. Other blocks are dropped and reported; a malformed
+/// block is an error.
 pub(crate) fn system_parts(
     content: AnthropicContent,
-    path: &str,
+    at: &At<'_>,
     dropped: &mut Vec<String>,
-) -> Vec<SystemPart> {
+) -> Result<Vec<SystemPart>, TranslateError> {
     match content {
-        AnthropicContent::Text(text) if text.is_empty() => Vec::new(),
-        AnthropicContent::Text(text) => vec![SystemPart::new(text)],
+        AnthropicContent::Text(text) if text.is_empty() => Ok(Vec::new()),
+        AnthropicContent::Text(text) => Ok(vec![SystemPart::new(text)]),
         AnthropicContent::Blocks(blocks) => {
             let mut parts = Vec::with_capacity(blocks.len());
             for (j, block) in blocks.into_iter().enumerate() {
@@ -67,10 +101,17 @@ pub(crate) fn system_parts(
                             });
                         }
                     }
-                    other => dropped.push(format!("{path}[{j}]: {}", block_type(&other))),
+                    AnthropicContentBlock::Unknown(u)
+                        if KNOWN_BLOCK_TYPES.contains(&u.kind.as_str()) =>
+                    {
+                        let path = at.index(j).to_string();
+                        return Err(known_block_error(&u.kind, &u.fields, &path)
+                            .unwrap_or_else(|| TranslateError::new(path, "malformed block")));
+                    }
+                    other => dropped.push(format!("{}: {}", at.index(j), block_type(&other))),
                 }
             }
-            parts
+            Ok(parts)
         }
     }
 }
@@ -115,7 +156,7 @@ impl<'a> BlockDecoder<'a> {
     pub(crate) fn content(
         &mut self,
         content: AnthropicContent,
-        path: &str,
+        at: &At<'_>,
     ) -> Result<(Vec<ContentBlock>, Option<CacheControl>), TranslateError> {
         match content {
             AnthropicContent::Text(t) if t.is_empty() => Ok((Vec::new(), None)),
@@ -127,7 +168,7 @@ impl<'a> BlockDecoder<'a> {
                     if let Some(c) = block.cache_control() {
                         cache = Some(cache_control(c.clone()));
                     }
-                    self.block(block, &format!("{path}[{j}]"), &mut out)?;
+                    self.block(block, &at.index(j), &mut out)?;
                 }
                 Ok((out, cache))
             }
@@ -137,22 +178,22 @@ impl<'a> BlockDecoder<'a> {
     fn block(
         &mut self,
         block: AnthropicContentBlock,
-        path: &str,
+        at: &At<'_>,
         out: &mut Vec<ContentBlock>,
     ) -> Result<(), TranslateError> {
         match block {
             AnthropicContentBlock::Text(t) => push_text(out, t.text),
             AnthropicContentBlock::Image(image) => out.push(ContentBlock::Image {
-                source: media_source(image.source, &format!("{path}.source"), None)?,
+                source: media_source(image.source, &at.field("source"), None)?,
             }),
-            AnthropicContentBlock::Document(doc) => self.document(doc, path, out)?,
+            AnthropicContentBlock::Document(doc) => self.document(doc, at, out)?,
             AnthropicContentBlock::SearchResult(r) => push_text(out, search_result_text(r)),
             AnthropicContentBlock::ToolUse(call) => {
                 if call.name.is_empty() {
-                    return Err(TranslateError::new(format!("{path}.name"), "required"));
+                    return Err(at.field("name").err("required"));
                 }
                 let id = if call.id.is_empty() {
-                    format!("toolu_{}", path_suffix(path))
+                    format!("toolu_{}", path_suffix(&at.to_string()))
                 } else {
                     call.id
                 };
@@ -164,7 +205,7 @@ impl<'a> BlockDecoder<'a> {
                     signature: None,
                 });
             }
-            AnthropicContentBlock::ToolResult(result) => self.tool_result(result, path, out)?,
+            AnthropicContentBlock::ToolResult(result) => self.tool_result(result, at, out)?,
             AnthropicContentBlock::Thinking(t) => {
                 if !t.thinking.is_empty() || !t.signature.is_empty() {
                     out.push(ContentBlock::Thinking {
@@ -185,7 +226,7 @@ impl<'a> BlockDecoder<'a> {
             AnthropicContentBlock::WebSearchToolResult(r) => {
                 push_text(out, web_search_text(&r.tool_use_id, &r.content));
             }
-            AnthropicContentBlock::Unknown(u) => self.unknown(u.kind, u.fields, path, out)?,
+            AnthropicContentBlock::Unknown(u) => self.unknown(u.kind, u.fields, at, out)?,
         }
         Ok(())
     }
@@ -193,7 +234,7 @@ impl<'a> BlockDecoder<'a> {
     fn document(
         &mut self,
         doc: AnthropicDocumentBlock,
-        path: &str,
+        at: &At<'_>,
         out: &mut Vec<ContentBlock>,
     ) -> Result<(), TranslateError> {
         let title = doc.title.filter(|t| !t.is_empty());
@@ -202,7 +243,7 @@ impl<'a> BlockDecoder<'a> {
         if !matches!(source.kind.as_str(), "text" | "content") {
             // A PDF (or other file): the title is its name; the context goes first.
             push_text(out, context.unwrap_or_default());
-            let source = media_source(source, &format!("{path}.source"), Some("application/pdf"))?;
+            let source = media_source(source, &at.field("source"), Some("application/pdf"))?;
             out.push(ContentBlock::File {
                 source,
                 name: title,
@@ -218,7 +259,8 @@ impl<'a> BlockDecoder<'a> {
             _ => {
                 push_text(out, heading.join("\n\n"));
                 if let Some(content) = source.content {
-                    let (blocks, _) = self.content(content, &format!("{path}.source.content"))?;
+                    let (blocks, _) =
+                        self.content(content, &at.field("source").field("content"))?;
                     out.extend(blocks);
                 }
             }
@@ -229,19 +271,16 @@ impl<'a> BlockDecoder<'a> {
     fn tool_result(
         &mut self,
         result: AnthropicToolResultBlock,
-        path: &str,
+        at: &At<'_>,
         out: &mut Vec<ContentBlock>,
     ) -> Result<(), TranslateError> {
         if result.tool_use_id.is_empty() {
-            return Err(TranslateError::new(
-                format!("{path}.tool_use_id"),
-                "required",
-            ));
+            return Err(at.field("tool_use_id").err("required"));
         }
         let mut content = Vec::new();
         let mut files = Vec::new();
         if let Some(c) = result.content {
-            let (blocks, _) = self.content(c, &format!("{path}.content"))?;
+            let (blocks, _) = self.content(c, &at.field("content"))?;
             for block in blocks {
                 match block {
                     ContentBlock::Text { text } => content.push(ToolResultContent::Text(text)),
@@ -251,7 +290,7 @@ impl<'a> BlockDecoder<'a> {
                     file @ ContentBlock::File { .. } => files.push(file),
                     _ => self
                         .dropped
-                        .push(format!("{path}.content: a non-content block")),
+                        .push(format!("{}: a non-content block", at.field("content"))),
                 }
             }
         }
@@ -269,14 +308,16 @@ impl<'a> BlockDecoder<'a> {
         &mut self,
         kind: String,
         fields: Map<String, Value>,
-        path: &str,
+        at: &At<'_>,
         out: &mut Vec<ContentBlock>,
     ) -> Result<(), TranslateError> {
         if kind.is_empty() {
-            return Err(TranslateError::new(format!("{path}.type"), "required"));
+            return Err(at.field("type").err("required"));
         }
         if KNOWN_BLOCK_TYPES.contains(&kind.as_str()) {
-            return Err(malformed(&kind, &fields, path));
+            let path = at.to_string();
+            return Err(known_block_error(&kind, &fields, &path)
+                .unwrap_or_else(|| TranslateError::new(path, "malformed block")));
         }
         let text = |k: &str| fields.get(k).and_then(Value::as_str).unwrap_or("");
         if kind.ends_with("_tool_use") {
@@ -293,7 +334,7 @@ impl<'a> BlockDecoder<'a> {
                 ),
             );
         } else {
-            self.dropped.push(format!("{path}: {kind}"));
+            self.dropped.push(format!("{at}: {kind}"));
         }
         Ok(())
     }
@@ -314,30 +355,67 @@ fn path_suffix(path: &str) -> String {
         .replace(']', "_")
 }
 
-/// The error for a block of a known type that did not parse: the first bad field.
-fn malformed(kind: &str, fields: &Map<String, Value>, path: &str) -> TranslateError {
-    fn first<T: DeserializeOwned>(fields: &Map<String, Value>, path: &str) -> TranslateError {
-        first_bad_field::<T>(fields, &[], path)
-            .map(|(_, e)| e)
-            .unwrap_or_else(|| TranslateError::new(path, "malformed block"))
+/// Why the block at `path` (a JSON value) does not parse, when it does not: the
+/// first bad field of a block of a known type, looking into nested blocks first.
+/// Blocks of unknown types, or without a `type`, are the decoder's to report.
+pub(crate) fn block_error(block: &Value, path: &str) -> Option<TranslateError> {
+    let Value::Object(fields) = block else {
+        return Some(TranslateError::new(path, "expected an object"));
+    };
+    match fields.get("type") {
+        None => None,
+        Some(Value::String(kind)) => known_block_error(kind, fields, path),
+        Some(_) => Some(TranslateError::new(
+            format!("{path}.type"),
+            "expected a string",
+        )),
     }
+}
+
+fn known_block_error(
+    kind: &str,
+    fields: &Map<String, Value>,
+    path: &str,
+) -> Option<TranslateError> {
+    fn first<T: DeserializeOwned>(
+        fields: &Map<String, Value>,
+        path: &str,
+    ) -> Option<TranslateError> {
+        first_bad_field::<T>(fields, &[], path).map(|(_, e)| e)
+    }
+    let nested = |items: Option<&Value>, at: &str| -> Option<TranslateError> {
+        let Some(Value::Array(items)) = items else {
+            return None;
+        };
+        items
+            .iter()
+            .enumerate()
+            .find_map(|(k, item)| block_error(item, &format!("{path}.{at}[{k}]")))
+    };
     match kind {
         "text" => first::<AnthropicTextBlock>(fields, path),
         "image" => first::<AnthropicImageBlock>(fields, path),
-        "document" => first::<AnthropicDocumentBlock>(fields, path),
-        "search_result" => first::<AnthropicSearchResultBlock>(fields, path),
+        "document" => nested(
+            fields.get("source").and_then(|s| s.get("content")),
+            "source.content",
+        )
+        .or_else(|| first::<AnthropicDocumentBlock>(fields, path)),
+        "search_result" => nested(fields.get("content"), "content")
+            .or_else(|| first::<AnthropicSearchResultBlock>(fields, path)),
         "tool_use" | "server_tool_use" => first::<AnthropicToolUseBlock>(fields, path),
-        "tool_result" => first::<AnthropicToolResultBlock>(fields, path),
+        "tool_result" => nested(fields.get("content"), "content")
+            .or_else(|| first::<AnthropicToolResultBlock>(fields, path)),
         "thinking" => first::<AnthropicThinkingBlock>(fields, path),
         "redacted_thinking" => first::<AnthropicRedactedThinkingBlock>(fields, path),
-        _ => first::<AnthropicServerToolResultBlock>(fields, path),
+        "web_search_tool_result" => first::<AnthropicServerToolResultBlock>(fields, path),
+        _ => None,
     }
 }
 
 /// Where an image's or document's bytes come from.
 fn media_source(
     source: AnthropicSource,
-    path: &str,
+    at: &At<'_>,
     default_mime: Option<&str>,
 ) -> Result<MediaSource, TranslateError> {
     let mime = source
@@ -348,18 +426,16 @@ fn media_source(
         "base64" => {
             let mime_type = mime
                 .or(default_mime.map(str::to_owned))
-                .ok_or_else(|| TranslateError::new(format!("{path}.media_type"), "required"))?;
+                .ok_or_else(|| at.field("media_type").err("required"))?;
             let data = source
                 .data
                 .filter(|d| !d.is_empty())
-                .ok_or_else(|| TranslateError::new(format!("{path}.data"), "required"))?;
+                .ok_or_else(|| at.field("data").err("required"))?;
             Ok(MediaSource::Base64 { mime_type, data })
         }
         "url" => {
-            let url = source
-                .url
-                .ok_or_else(|| TranslateError::new(format!("{path}.url"), "required"))?;
-            let mut media = media_from_url(&url, &format!("{path}.url"))?;
+            let url = source.url.ok_or_else(|| at.field("url").err("required"))?;
+            let mut media = media_from_url(&url, &at.field("url").to_string())?;
             if let MediaSource::Url { mime_type, .. } | MediaSource::FileId { mime_type, .. } =
                 &mut media
                 && mime_type.is_none()
@@ -372,17 +448,16 @@ fn media_source(
             let id = source
                 .file_id
                 .filter(|f| !f.is_empty())
-                .ok_or_else(|| TranslateError::new(format!("{path}.file_id"), "required"))?;
+                .ok_or_else(|| at.field("file_id").err("required"))?;
             Ok(MediaSource::FileId {
                 id,
                 mime_type: mime,
             })
         }
-        "" => Err(TranslateError::new(format!("{path}.type"), "required")),
-        other => Err(TranslateError::new(
-            format!("{path}.type"),
-            format!("unsupported source type `{other}`"),
-        )),
+        "" => Err(at.field("type").err("required")),
+        other => Err(at
+            .field("type")
+            .err(format!("unsupported source type `{other}`"))),
     }
 }
 

@@ -462,6 +462,21 @@ fn errors_name_the_field() {
         "tool_choice.name: required"
     );
     assert!(
+        err(json!({"model": "m", "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "ok"},
+            {"type": "tool_result", "tool_use_id": "t", "content": [{"type": "image", "source": 7}]}
+        ]}]}))
+        .starts_with("messages[0].content[1].content[0].source")
+    );
+    assert!(
+        err(json!({"model": "m", "system": [{"type": "text", "text": ["x"]}], "messages": [{"role": "user", "content": "x"}]}))
+            .starts_with("system[0].text")
+    );
+    assert_eq!(
+        err(json!({"model": "m", "messages": [{"role": "user", "content": [{"type": 5}]}]})),
+        "messages[0].content[0].type: expected a string"
+    );
+    assert!(
         decode_anthropic(b"{oops")
             .unwrap_err()
             .message
@@ -512,10 +527,119 @@ fn every_decoded_rich_request_encodes_for_gemini_and_claude() {
     assert!(serde_json::to_string(&up).unwrap().contains("sig-1"));
 }
 
+/// Keys and values of the Anthropic wire, so that random bodies reach deep paths.
+const KEYS: &[&str] = &[
+    "model",
+    "messages",
+    "role",
+    "content",
+    "type",
+    "text",
+    "system",
+    "source",
+    "media_type",
+    "data",
+    "url",
+    "file_id",
+    "id",
+    "name",
+    "input",
+    "tool_use_id",
+    "is_error",
+    "thinking",
+    "signature",
+    "cache_control",
+    "ttl",
+    "tools",
+    "input_schema",
+    "tool_choice",
+    "disable_parallel_tool_use",
+    "budget_tokens",
+    "display",
+    "output_config",
+    "effort",
+    "format",
+    "schema",
+    "metadata",
+    "user_id",
+    "stop_sequences",
+    "max_tokens",
+    "title",
+    "context",
+    "mcp_servers",
+    "defer_loading",
+];
+const VALUES: &[&str] = &[
+    "user",
+    "assistant",
+    "system",
+    "text",
+    "image",
+    "document",
+    "tool_use",
+    "tool_result",
+    "thinking",
+    "redacted_thinking",
+    "server_tool_use",
+    "web_search_tool_result",
+    "search_result",
+    "mcp_tool_use",
+    "code_execution_tool_result",
+    "base64",
+    "url",
+    "file",
+    "content",
+    "enabled",
+    "adaptive",
+    "disabled",
+    "auto",
+    "any",
+    "tool",
+    "none",
+    "ephemeral",
+    "json_schema",
+    "high",
+    "max",
+    "web_search_20250305",
+    "bash_20250124",
+    "https://x.test/a.pdf",
+    "data:image/png;base64,AAAA",
+    "user_x_account__session_y",
+    "{\"session_id\":\"s\"}",
+];
+
+fn arb_anthropic_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (0u64..100_000).prop_map(Value::from),
+        proptest::sample::select(VALUES).prop_map(Value::from),
+        "[a-z_ ]{0,8}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(6, 128, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            proptest::collection::btree_map(
+                proptest::sample::select(KEYS).prop_map(str::to_owned),
+                inner,
+                0..7
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
 proptest! {
     #[test]
     fn never_panics_on_arbitrary_json(v in arb_json()) {
         let _ = decode(v);
+    }
+
+    #[test]
+    fn never_panics_on_anthropic_shaped_json(v in arb_anthropic_json()) {
+        if let Ok(d) = decode(v) {
+            let _ = encode_gemini_request(&d.request, "claude-sonnet-4-5-thinking");
+        }
     }
 
     #[test]
