@@ -2,9 +2,9 @@
 //! requests and in answers.
 //!
 //! Blocks are internally tagged by `type`. A block of a type this version does not
-//! know — or a known type whose fields do not parse — is kept as
-//! [`AnthropicUnknownBlock`] rather than failing the whole body; the decoder decides
-//! what to do with it. Every block keeps the fields it does not model in `extra`.
+//! know is kept as [`AnthropicUnknownBlock`] rather than failing the whole body;
+//! the decoder decides what to do with it. Every block keeps the fields it does
+//! not model in `extra`.
 
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{MapAccess, Visitor};

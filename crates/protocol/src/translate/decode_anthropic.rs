@@ -46,7 +46,8 @@ pub struct AnthropicDecoded {
     /// Server tools the upstream cannot run (by name, else type), and MCP servers
     /// (`mcp:<name>`), for a debug log.
     pub dropped_tools: Vec<String>,
-    /// Content blocks of unknown types that were dropped: `<path>: <type>`.
+    /// Content blocks that were dropped — unknown types, non-text blocks in
+    /// `system`, non-content blocks inside a tool result: `<path>: <type>`.
     pub dropped_blocks: Vec<String>,
 }
 
