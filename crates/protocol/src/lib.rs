@@ -4,6 +4,7 @@
 //! the neutral intermediate representation ([`ir`]) that every protocol decodes into
 //! and encodes from, the translators between them, and an incremental SSE codec.
 
+pub mod anthropic;
 pub mod cloudcode;
 pub mod error;
 pub mod gemini;

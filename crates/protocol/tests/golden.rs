@@ -37,6 +37,10 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// The Anthropic Messages cases (`golden/anthropic.rs`).
+#[path = "golden/anthropic.rs"]
+mod anthropic;
+
 fn updating() -> bool {
     std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1")
 }

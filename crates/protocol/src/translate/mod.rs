@@ -39,10 +39,13 @@ impl TranslateError {
 }
 
 mod count_tokens;
+mod decode_anthropic;
+mod decode_anthropic_blocks;
 mod decode_gemini;
 mod decode_gemini_response;
 mod decode_openai_chat;
 mod decode_openai_completions;
+mod encode_anthropic;
 mod encode_gemini;
 mod encode_gemini_config;
 mod encode_gemini_response;
@@ -50,12 +53,17 @@ mod encode_openai_chat;
 mod encode_openai_completions;
 pub mod model_info;
 pub mod schema;
+mod signatures;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod util;
 
 pub use count_tokens::{
     MEDIA_TOKENS, encode_cloudcode_count_tokens, estimate_text_tokens, estimate_tokens,
+};
+pub use decode_anthropic::{
+    AnthropicDecoded, decode_anthropic, decode_anthropic_count_tokens, decode_anthropic_request,
+    is_billing_header, parse_user_id,
 };
 pub use decode_gemini::{decode_gemini, decode_gemini_count_tokens, decode_gemini_request};
 pub use decode_gemini_response::{
@@ -64,9 +72,15 @@ pub use decode_gemini_response::{
 };
 pub use decode_openai_chat::{decode_openai_chat, decode_openai_chat_request};
 pub use decode_openai_completions::{decode_openai_completions, decode_openai_completions_request};
+pub use encode_anthropic::{
+    AnthropicSse, AnthropicStreamEncoder, anthropic_error_event, anthropic_ping,
+    anthropic_stop_reason, anthropic_usage, detached_signatures, encode_anthropic_count_tokens,
+    encode_anthropic_message,
+};
 pub use encode_gemini::{SKIP_SIGNATURE, encode_gemini_request};
 pub use encode_gemini_response::{
     GeminiChunkEncoder, encode_gemini_response, gemini_finish_reason, gemini_usage,
 };
 pub use encode_openai_chat::{ChatChunkEncoder, encode_chat_completion, openai_finish_reason};
 pub use encode_openai_completions::{CompletionChunkEncoder, encode_text_completion};
+pub use signatures::{DetachedSignature, SignatureAnchor, SignatureStore, restore_signatures};
