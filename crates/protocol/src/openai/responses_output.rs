@@ -474,6 +474,94 @@ impl ResponsesStreamEvent {
     /// The event's `type`, which is also its SSE `event:` name.
     pub fn event_type(&self) -> &str {
         match self {
+            ResponsesStreamEvent::Other(v) => v.get("type").and_then(Value::as_str).unwrap_or(""),
+            known => known.known_type().unwrap_or(""),
+        }
+    }
+
+    /// Set `sequence_number` (an `Other` event is left as it is).
+    pub fn set_sequence_number(&mut self, n: u64) {
+        use ResponsesStreamEvent as E;
+        match self {
+            E::Created {
+                sequence_number, ..
+            }
+            | E::InProgress {
+                sequence_number, ..
+            }
+            | E::Completed {
+                sequence_number, ..
+            }
+            | E::Incomplete {
+                sequence_number, ..
+            }
+            | E::Failed {
+                sequence_number, ..
+            }
+            | E::OutputItemAdded {
+                sequence_number, ..
+            }
+            | E::OutputItemDone {
+                sequence_number, ..
+            }
+            | E::ContentPartAdded {
+                sequence_number, ..
+            }
+            | E::ContentPartDone {
+                sequence_number, ..
+            }
+            | E::OutputTextDelta {
+                sequence_number, ..
+            }
+            | E::OutputTextDone {
+                sequence_number, ..
+            }
+            | E::RefusalDelta {
+                sequence_number, ..
+            }
+            | E::RefusalDone {
+                sequence_number, ..
+            }
+            | E::FunctionCallArgumentsDelta {
+                sequence_number, ..
+            }
+            | E::FunctionCallArgumentsDone {
+                sequence_number, ..
+            }
+            | E::CustomToolCallInputDelta {
+                sequence_number, ..
+            }
+            | E::CustomToolCallInputDone {
+                sequence_number, ..
+            }
+            | E::ReasoningSummaryPartAdded {
+                sequence_number, ..
+            }
+            | E::ReasoningSummaryPartDone {
+                sequence_number, ..
+            }
+            | E::ReasoningSummaryTextDelta {
+                sequence_number, ..
+            }
+            | E::ReasoningSummaryTextDone {
+                sequence_number, ..
+            }
+            | E::ReasoningTextDelta {
+                sequence_number, ..
+            }
+            | E::ReasoningTextDone {
+                sequence_number, ..
+            }
+            | E::Error {
+                sequence_number, ..
+            } => *sequence_number = n,
+            E::Other(_) => {}
+        }
+    }
+
+    /// The `type` of a known event; `None` for [`ResponsesStreamEvent::Other`].
+    pub fn known_type(&self) -> Option<&'static str> {
+        Some(match self {
             ResponsesStreamEvent::Created { .. } => "response.created",
             ResponsesStreamEvent::InProgress { .. } => "response.in_progress",
             ResponsesStreamEvent::Completed { .. } => "response.completed",
@@ -514,8 +602,8 @@ impl ResponsesStreamEvent {
             ResponsesStreamEvent::ReasoningTextDelta { .. } => "response.reasoning_text.delta",
             ResponsesStreamEvent::ReasoningTextDone { .. } => "response.reasoning_text.done",
             ResponsesStreamEvent::Error { .. } => "error",
-            ResponsesStreamEvent::Other(v) => v.get("type").and_then(Value::as_str).unwrap_or(""),
-        }
+            ResponsesStreamEvent::Other(_) => return None,
+        })
     }
 }
 
