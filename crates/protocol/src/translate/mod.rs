@@ -43,12 +43,16 @@ mod decode_gemini;
 mod decode_gemini_response;
 mod decode_openai_chat;
 mod decode_openai_completions;
+mod decode_openai_responses;
+mod decode_openai_responses_config;
 mod encode_gemini;
 mod encode_gemini_config;
 mod encode_gemini_response;
 mod encode_openai_chat;
 mod encode_openai_completions;
 pub mod model_info;
+mod responses_context;
+mod responses_reasoning;
 pub mod schema;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -64,9 +68,14 @@ pub use decode_gemini_response::{
 };
 pub use decode_openai_chat::{decode_openai_chat, decode_openai_chat_request};
 pub use decode_openai_completions::{decode_openai_completions, decode_openai_completions_request};
+pub use decode_openai_responses::{decode_openai_responses, decode_openai_responses_request};
 pub use encode_gemini::{SKIP_SIGNATURE, encode_gemini_request};
 pub use encode_gemini_response::{
     GeminiChunkEncoder, encode_gemini_response, gemini_finish_reason, gemini_usage,
 };
 pub use encode_openai_chat::{ChatChunkEncoder, encode_chat_completion, openai_finish_reason};
 pub use encode_openai_completions::{CompletionChunkEncoder, encode_text_completion};
+pub use responses_context::{LOCAL_SHELL_TOOL, ResponsesContext, ResponsesToolKind};
+pub use responses_reasoning::{
+    REASONING_STATE_PREFIX, ReasoningState, decode_reasoning_state, encode_reasoning_state,
+};
