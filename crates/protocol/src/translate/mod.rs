@@ -50,6 +50,8 @@ mod encode_gemini_config;
 mod encode_gemini_response;
 mod encode_openai_chat;
 mod encode_openai_completions;
+mod encode_openai_responses;
+mod encode_openai_responses_stream;
 pub mod model_info;
 mod responses_context;
 mod responses_reasoning;
@@ -75,6 +77,8 @@ pub use encode_gemini_response::{
 };
 pub use encode_openai_chat::{ChatChunkEncoder, encode_chat_completion, openai_finish_reason};
 pub use encode_openai_completions::{CompletionChunkEncoder, encode_text_completion};
+pub use encode_openai_responses::encode_responses_response;
+pub use encode_openai_responses_stream::{ResponsesSse, ResponsesStreamEncoder};
 pub use responses_context::{LOCAL_SHELL_TOOL, ResponsesContext, ResponsesToolKind};
 pub use responses_reasoning::{
     REASONING_STATE_PREFIX, ReasoningState, decode_reasoning_state, encode_reasoning_state,
