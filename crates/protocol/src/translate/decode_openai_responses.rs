@@ -245,10 +245,18 @@ fn decode_items(
                 }
                 push_blocks(&mut messages, Role::Assistant, vec![block]);
             }
-            "function_call_output" | "custom_tool_call_output" | "local_shell_call_output" => {
+            kind @ ("function_call_output"
+            | "custom_tool_call_output"
+            | "local_shell_call_output") => {
+                // A local shell output names its call by `id`; other outputs' `id`
+                // is their own.
+                let by_id = (kind == "local_shell_call_output")
+                    .then_some(item.id)
+                    .flatten();
                 let call_id = item
                     .call_id
-                    .or(item.id)
+                    .filter(|id| !id.is_empty())
+                    .or(by_id)
                     .filter(|id| !id.is_empty())
                     .ok_or_else(|| TranslateError::new(format!("{path}.call_id"), "required"))?;
                 let content = tool_result_content(item.output, &format!("{path}.output"))?;

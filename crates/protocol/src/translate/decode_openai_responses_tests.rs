@@ -366,6 +366,12 @@ fn errors_name_the_field() {
         "input[0].call_id: required"
     );
     assert_eq!(
+        err(
+            json!({"model": "m", "input": [{"type": "function_call_output", "id": "fco_1", "output": "x"}]})
+        ),
+        "input[0].call_id: required"
+    );
+    assert_eq!(
         err(json!({"model": "m", "input": [{"type": "local_shell_call", "call_id": "c"}]})),
         "input[0].action: required"
     );
