@@ -33,6 +33,10 @@ use uplink_protocol::translate::{self, TranslateError};
 
 const CREATED: u64 = 1_700_000_000;
 
+/// OpenAI Responses cases (`fixtures/responses/`), with their own SSE shape.
+#[path = "golden/responses.rs"]
+mod responses;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }

@@ -1,5 +1,6 @@
 //! OpenAI wire types: Chat Completions (request, response, stream chunk), legacy
-//! Completions and the models list. The error shape lives in [`crate::error`].
+//! Completions, Responses (request, response object, stream events) and the models
+//! list. The error shape lives in [`crate::error`].
 //!
 //! Requests are deserialized tolerantly: unknown fields are ignored, polymorphic
 //! fields (`content` as string or parts, `stop` as string or list, `tool_choice` as
@@ -10,6 +11,8 @@ mod chat;
 mod chat_response;
 mod completions;
 mod models;
+mod responses;
+mod responses_output;
 
 pub use chat::{
     ChatCompletionRequest, ChatContentPart, ChatFile, ChatFunctionCall, ChatMessage,
@@ -23,3 +26,15 @@ pub use chat_response::{
 };
 pub use completions::{CompletionChoice, CompletionRequest, TextCompletion};
 pub use models::{OpenAiModel, OpenAiModelList};
+pub use responses::{
+    ResponsesContent, ResponsesContentPart, ResponsesInput, ResponsesInputItem,
+    ResponsesReasoningConfig, ResponsesRequest, ResponsesRole, ResponsesTextConfig,
+    ResponsesTextFormat, ResponsesTool,
+};
+pub use responses_output::{
+    ResponsesCustomToolCall, ResponsesError, ResponsesFunctionCall, ResponsesIncompleteDetails,
+    ResponsesInputTokensDetails, ResponsesLocalShellAction, ResponsesLocalShellCall,
+    ResponsesOutputContent, ResponsesOutputItem, ResponsesOutputMessage,
+    ResponsesOutputTokensDetails, ResponsesReasoningItem, ResponsesResponse, ResponsesStreamEvent,
+    ResponsesSummaryPart, ResponsesUsage,
+};

@@ -45,13 +45,19 @@ mod decode_gemini;
 mod decode_gemini_response;
 mod decode_openai_chat;
 mod decode_openai_completions;
+mod decode_openai_responses;
+mod decode_openai_responses_config;
 mod encode_anthropic;
 mod encode_gemini;
 mod encode_gemini_config;
 mod encode_gemini_response;
 mod encode_openai_chat;
 mod encode_openai_completions;
+mod encode_openai_responses;
+mod encode_openai_responses_stream;
 pub mod model_info;
+mod responses_context;
+mod responses_reasoning;
 pub mod schema;
 mod signatures;
 #[cfg(test)]
@@ -72,6 +78,7 @@ pub use decode_gemini_response::{
 };
 pub use decode_openai_chat::{decode_openai_chat, decode_openai_chat_request};
 pub use decode_openai_completions::{decode_openai_completions, decode_openai_completions_request};
+pub use decode_openai_responses::{decode_openai_responses, decode_openai_responses_request};
 pub use encode_anthropic::{
     AnthropicSse, AnthropicStreamEncoder, anthropic_error_event, anthropic_ping,
     anthropic_stop_reason, anthropic_usage, detached_signatures, encode_anthropic_count_tokens,
@@ -83,4 +90,10 @@ pub use encode_gemini_response::{
 };
 pub use encode_openai_chat::{ChatChunkEncoder, encode_chat_completion, openai_finish_reason};
 pub use encode_openai_completions::{CompletionChunkEncoder, encode_text_completion};
+pub use encode_openai_responses::encode_responses_response;
+pub use encode_openai_responses_stream::{ResponsesSse, ResponsesStreamEncoder};
+pub use responses_context::{LOCAL_SHELL_TOOL, ResponsesContext, ResponsesToolKind};
+pub use responses_reasoning::{
+    REASONING_STATE_PREFIX, ReasoningState, decode_reasoning_state, encode_reasoning_state,
+};
 pub use signatures::{DetachedSignature, SignatureAnchor, SignatureStore, restore_signatures};
