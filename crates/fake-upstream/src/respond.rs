@@ -128,7 +128,11 @@ fn sample(schema: &Value, depth: usize) -> Value {
     if depth > 8 {
         return Value::Null;
     }
-    if let Some(first) = schema.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
+    if let Some(first) = schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .and_then(|e| e.first())
+    {
         return first.clone();
     }
     if let Some(first) = schema
@@ -536,7 +540,10 @@ mod tests {
             .pointer("/response/candidates/0/content/parts/0/text")
             .and_then(Value::as_str)
             .unwrap();
-        assert_eq!(serde_json::from_str::<Value>(text).unwrap()["choice"], "flash");
+        assert_eq!(
+            serde_json::from_str::<Value>(text).unwrap()["choice"],
+            "flash"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod models;
+pub mod monitor;
 pub mod pool;
 pub mod proxy;
 pub mod router;

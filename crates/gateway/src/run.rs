@@ -5,9 +5,11 @@
 use std::net::SocketAddr;
 
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::auth::{ClientAuth, KeySource, resolve_api_key};
 use crate::config::{AuthMode, Config, LogConfig};
+use crate::monitor::{Monitor, MonitorConfig, Retention};
 use crate::pool::Pool;
 use crate::server;
 use crate::state::{AppState, Upstreams};
@@ -30,6 +32,8 @@ pub enum RunError {
 /// so tests and the start-up line can use it (port 0 picks a free port).
 pub struct Gateway {
     pub state: AppState,
+    /// The request records' queue, drained by the writer once serving starts.
+    pub monitor_rx: tokio::sync::mpsc::Receiver<crate::monitor::Record>,
     pub listener: tokio::net::TcpListener,
     pub local_addr: SocketAddr,
     pub key_source: KeySource,
@@ -45,8 +49,16 @@ impl Gateway {
         let listener = server::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
         let auth = ClientAuth::new(config.auth_mode, key);
+        let (monitor, monitor_rx) = Monitor::new(MonitorConfig {
+            capture_bodies: config
+                .monitor
+                .capture_bodies
+                .then_some(config.monitor.capture_max_bytes),
+            channel_capacity: config.monitor.channel_capacity,
+        });
         Ok(Gateway {
-            state: AppState::new(config, auth, storage, pool, upstreams),
+            monitor_rx,
+            state: AppState::new(config, auth, storage, pool, upstreams, monitor),
             listener,
             local_addr,
             key_source,
@@ -95,8 +107,35 @@ impl Gateway {
         }
         let grace = config.shutdown_grace;
         let storage = self.state.storage().clone();
+        // Background work: tracked, stopped once serving has ended (after the
+        // grace period, so work done while draining is kept), then awaited.
+        let background = TaskTracker::new();
+        let stop_background = CancellationToken::new();
+        if let Some(interval) = config.quota.refresh_interval {
+            crate::pool::quota::spawn_refresher(
+                &background,
+                stop_background.clone(),
+                self.state.clone(),
+                interval,
+            );
+        }
+        crate::monitor::spawn_writer(
+            &background,
+            stop_background.clone(),
+            storage.clone(),
+            self.monitor_rx,
+            Retention {
+                max_age: config.monitor.retention,
+                max_rows: config.monitor.retention_max_rows,
+                every: std::time::Duration::from_secs(600),
+            },
+        );
+        background.close();
         let app = server::router(self.state);
-        let drained = server::serve(self.listener, app, shutdown, grace).await?;
+        let served = server::serve(self.listener, app, shutdown, grace).await;
+        stop_background.cancel();
+        background.wait().await;
+        let drained = served?;
         if !drained {
             tracing::warn!(
                 "shutdown grace period of {}s expired; closed the remaining connections",
@@ -108,39 +147,34 @@ impl Gateway {
     }
 }
 
-/// A token cancelled on SIGINT or SIGTERM.
-pub fn shutdown_on_signals() -> CancellationToken {
+/// A token cancelled on SIGINT or SIGTERM. The handlers are installed before
+/// this returns, so a signal that arrives right after the start-up line is
+/// never lost to the default action.
+pub fn shutdown_on_signals() -> std::io::Result<CancellationToken> {
     let token = CancellationToken::new();
     let cancel = token.clone();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutting down: no new connections; letting in-flight requests finish");
-        cancel.cancel();
-    });
-    token
-}
-
-async fn wait_for_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+            tracing::info!("shutting down: no new connections; letting in-flight requests finish");
+            cancel.cancel();
+        });
     }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!("shutting down: no new connections; letting in-flight requests finish");
+            cancel.cancel();
+        }
+    });
+    Ok(token)
 }
 
 /// Install the global subscriber. Logs go to stderr through a bounded, lossy

@@ -4,6 +4,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::auth::ClientAuth;
 use crate::config::Config;
+use crate::monitor::Monitor;
 use crate::pool::Pool;
 use crate::router::ModelRouter;
 use crate::signatures::SignatureStore;
@@ -45,6 +46,7 @@ struct Inner {
     upstreams: Upstreams,
     signatures: Arc<SignatureStore>,
     router: RwLock<Arc<ModelRouter>>,
+    monitor: Arc<Monitor>,
 }
 
 impl AppState {
@@ -54,11 +56,13 @@ impl AppState {
         storage: Storage,
         pool: Pool,
         upstreams: Upstreams,
+        monitor: Monitor,
     ) -> Self {
         let router = RwLock::new(Arc::new(ModelRouter::new(&config.model_mapping)));
         Self {
             inner: Arc::new(Inner {
                 router,
+                monitor: Arc::new(monitor),
                 config,
                 auth,
                 storage,
@@ -87,6 +91,10 @@ impl AppState {
 
     pub fn upstreams(&self) -> &Upstreams {
         &self.inner.upstreams
+    }
+
+    pub fn monitor(&self) -> &Arc<Monitor> {
+        &self.inner.monitor
     }
 
     pub fn signatures(&self) -> &Arc<SignatureStore> {

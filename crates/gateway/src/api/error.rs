@@ -5,6 +5,11 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use uplink_protocol::error::{Dialect, ErrorBody, ErrorKind};
 
+/// The message of an error response, left in the response extensions for the
+/// request monitor.
+#[derive(Debug, Clone)]
+pub struct ErrorNote(pub String);
+
 /// An error on its way to a client of `dialect`.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -86,6 +91,9 @@ impl IntoResponse for ApiError {
             http::HeaderName::from_static("x-should-retry"),
             HeaderValue::from_static(if retryable { "true" } else { "false" }),
         );
+        response
+            .extensions_mut()
+            .insert(ErrorNote(self.body.message.clone()));
         if let Some(secs) = self.retry_after {
             response
                 .headers_mut()

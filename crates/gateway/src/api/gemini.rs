@@ -87,9 +87,18 @@ async fn generate(
     body: &[u8],
     mode: Mode,
 ) -> Result<Response, ApiError> {
+    ctx.note_request(state, model, mode != Mode::Unary, body);
     let mut request = decode_gemini(body, model, mode != Mode::Unary)
         .map_err(|e| ApiError::from_body(D, e.to_error_body(D)))?;
-    let answer = proxy::dispatch(state, &mut request, D, &ctx.request_id).await?;
+    let answer = proxy::dispatch(
+        state,
+        &mut request,
+        D,
+        &ctx.request_id,
+        &ctx.note,
+        proxy::Commit::FirstContent,
+    )
+    .await?;
     let headers = answer_headers(&answer);
     let encoder = GeminiChunkEncoder::new(model);
     match mode {

@@ -30,8 +30,17 @@ pub async fn chat_completions(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let mut request = decode_openai_chat(&body).map_err(bad_request)?;
+    ctx.note_request(&state, &request.model, request.stream, &body);
     session_from_headers(&mut request, &ctx);
-    let answer = proxy::dispatch(&state, &mut request, D, &ctx.request_id).await?;
+    let answer = proxy::dispatch(
+        &state,
+        &mut request,
+        D,
+        &ctx.request_id,
+        &ctx.note,
+        proxy::Commit::FirstContent,
+    )
+    .await?;
     let headers = answer_headers(&answer);
     let (id, created) = (new_id("chatcmpl-"), unix_now());
     if request.stream {
@@ -60,8 +69,17 @@ pub async fn completions(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let mut request = decode_openai_completions(&body).map_err(bad_request)?;
+    ctx.note_request(&state, &request.model, request.stream, &body);
     session_from_headers(&mut request, &ctx);
-    let answer = proxy::dispatch(&state, &mut request, D, &ctx.request_id).await?;
+    let answer = proxy::dispatch(
+        &state,
+        &mut request,
+        D,
+        &ctx.request_id,
+        &ctx.note,
+        proxy::Commit::FirstContent,
+    )
+    .await?;
     let headers = answer_headers(&answer);
     let (id, created) = (new_id("cmpl-"), unix_now());
     if request.stream {

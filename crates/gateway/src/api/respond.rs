@@ -10,6 +10,7 @@ use uplink_protocol::error::Dialect;
 use uplink_protocol::ir::StreamError;
 
 use super::ApiError;
+use crate::monitor::Note;
 use crate::proxy::Answer;
 use crate::server::middleware::request_id::RequestId;
 
@@ -18,6 +19,8 @@ use crate::server::middleware::request_id::RequestId;
 pub struct Ctx {
     pub request_id: String,
     pub headers: HeaderMap,
+    /// The request monitor's notes for this request.
+    pub note: Note,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -32,6 +35,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
         Ok(Ctx {
             request_id,
             headers: parts.headers.clone(),
+            note: parts.extensions.get::<Note>().cloned().unwrap_or_default(),
         })
     }
 }
@@ -39,6 +43,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 impl Ctx {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Note the requested model, whether it streams, and (when bodies are
+    /// captured) the request body.
+    pub fn note_request(
+        &self,
+        state: &crate::state::AppState,
+        model: &str,
+        stream: bool,
+        body: &[u8],
+    ) {
+        let captured = state
+            .monitor()
+            .capture_limit()
+            .map(|limit| crate::monitor::truncate(body, limit));
+        self.note.update(|n| {
+            n.model = Some(model.to_owned());
+            n.stream = stream;
+            n.request_body = captured;
+        });
     }
 }
 

@@ -5,7 +5,10 @@
 use bytes::{BufMut, BytesMut};
 use uplink_protocol::ir::StreamEvent;
 use uplink_protocol::sse::{write_comment, write_event};
-use uplink_protocol::translate::{ChatChunkEncoder, CompletionChunkEncoder, GeminiChunkEncoder};
+use uplink_protocol::translate::{
+    AnthropicStreamEncoder, ChatChunkEncoder, CompletionChunkEncoder, GeminiChunkEncoder,
+    ResponsesStreamEncoder, anthropic_ping,
+};
 
 use crate::proxy::relay::ClientEncoder;
 
@@ -127,5 +130,75 @@ impl<E: PayloadEncoder> ClientEncoder for JsonArray<E> {
         // Whitespace is valid between JSON tokens.
         self.open(out);
         out.put_u8(b'\n');
+    }
+}
+
+/// Encoders whose payloads are named events (`event:` lines): Anthropic
+/// Messages and OpenAI Responses.
+pub trait NamedEventEncoder: Send + 'static {
+    fn event(&mut self, event: &StreamEvent) -> Vec<(&'static str, String)>;
+    fn flush(&mut self) -> Vec<(&'static str, String)>;
+    fn finish(&mut self) -> Vec<(&'static str, String)>;
+    /// A keep-alive in the protocol's own terms, if it has one.
+    fn ping(&self) -> Option<(&'static str, String)>;
+}
+
+impl NamedEventEncoder for AnthropicStreamEncoder {
+    fn event(&mut self, event: &StreamEvent) -> Vec<(&'static str, String)> {
+        AnthropicStreamEncoder::event(self, event)
+    }
+    fn flush(&mut self) -> Vec<(&'static str, String)> {
+        AnthropicStreamEncoder::flush(self)
+    }
+    fn finish(&mut self) -> Vec<(&'static str, String)> {
+        AnthropicStreamEncoder::finish(self)
+    }
+    fn ping(&self) -> Option<(&'static str, String)> {
+        Some(anthropic_ping())
+    }
+}
+
+impl NamedEventEncoder for ResponsesStreamEncoder {
+    fn event(&mut self, event: &StreamEvent) -> Vec<(&'static str, String)> {
+        ResponsesStreamEncoder::event(self, event)
+    }
+    fn flush(&mut self) -> Vec<(&'static str, String)> {
+        ResponsesStreamEncoder::flush(self)
+    }
+    fn finish(&mut self) -> Vec<(&'static str, String)> {
+        ResponsesStreamEncoder::finish(self)
+    }
+    fn ping(&self) -> Option<(&'static str, String)> {
+        None
+    }
+}
+
+/// `event: <name>` + `data: <json>` frames.
+pub struct EventLines<E>(pub E);
+
+fn write_named(out: &mut BytesMut, frames: Vec<(&'static str, String)>) {
+    for (name, data) in frames {
+        write_event(out, Some(name), &data);
+    }
+}
+
+impl<E: NamedEventEncoder> ClientEncoder for EventLines<E> {
+    fn event(&mut self, event: &StreamEvent, out: &mut BytesMut) {
+        write_named(out, self.0.event(event));
+    }
+
+    fn flush(&mut self, out: &mut BytesMut) {
+        write_named(out, self.0.flush());
+    }
+
+    fn finish(&mut self, out: &mut BytesMut) {
+        write_named(out, self.0.finish());
+    }
+
+    fn ping(&mut self, out: &mut BytesMut) {
+        match self.0.ping() {
+            Some((name, data)) => write_event(out, Some(name), &data),
+            None => write_comment(out, "keep-alive"),
+        }
     }
 }

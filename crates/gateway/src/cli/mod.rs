@@ -160,8 +160,15 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::from(EXIT_FAILURE);
         }
     };
+    let shutdown = match shutdown_on_signals() {
+        Ok(token) => token,
+        Err(e) => {
+            eprintln!("error: cannot install signal handlers: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
     tracing::info!("{}", gateway.banner());
-    match gateway.serve(shutdown_on_signals()).await {
+    match gateway.serve(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

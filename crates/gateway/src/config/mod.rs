@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-pub use raw::{RawCloudCode, RawConfig, RawLog, RawModels, RawOAuth, RawScheduling};
+pub use raw::{RawCloudCode, RawConfig, RawLog, RawModels, RawOAuth, RawQuota, RawScheduling};
 
 pub const DEFAULT_PORT: u16 = 8045;
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 600;
@@ -120,8 +120,35 @@ pub struct Config {
     pub oauth: OAuthConfig,
     /// `[models] mapping`: requested name or `*` pattern → upstream model.
     pub model_mapping: std::collections::BTreeMap<String, String>,
+    /// `[models] background_model`: where Claude Code's background housekeeping
+    /// (titles, summaries, suggestions) goes; `None` leaves it alone.
+    pub background_model: Option<String>,
     pub scheduling: SchedulingConfig,
+    pub quota: QuotaConfig,
+    pub monitor: MonitorSettings,
 }
+
+/// `[monitor]`: the request log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorSettings {
+    /// Keep request and response bodies (off by default).
+    pub capture_bodies: bool,
+    /// Bodies are cut at this many bytes.
+    pub capture_max_bytes: usize,
+    pub retention: Duration,
+    pub retention_max_rows: i64,
+    /// Records queued for the writer before new ones are dropped.
+    pub channel_capacity: usize,
+}
+
+/// `[quota]`: keeping each account's per-model quota snapshot fresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaConfig {
+    /// How often `serve` refreshes every account's quota; `None` (0) disables it.
+    pub refresh_interval: Option<Duration>,
+}
+
+pub const DEFAULT_QUOTA_REFRESH_INTERVAL_SECS: u64 = 300;
 
 /// How the pool orders accounts for a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -433,6 +460,19 @@ impl Config {
             });
         }
 
+        let monitor = MonitorSettings {
+            capture_bodies: raw.monitor.capture_bodies.unwrap_or(false),
+            capture_max_bytes: raw.monitor.capture_max_bytes.unwrap_or(64 * 1024),
+            retention: Duration::from_secs(
+                positive(
+                    "monitor.retention_days",
+                    raw.monitor.retention_days.unwrap_or(7),
+                )? * 86_400,
+            ),
+            retention_max_rows: raw.monitor.retention_max_rows.unwrap_or(100_000).max(1),
+            channel_capacity: raw.monitor.channel_capacity.unwrap_or(10_000).max(1),
+        };
+
         Ok(Config {
             data_dir,
             config_file,
@@ -454,7 +494,18 @@ impl Config {
             cloudcode,
             oauth,
             model_mapping,
+            background_model: raw.models.background_model.filter(|m| !m.trim().is_empty()),
             scheduling,
+            quota: QuotaConfig {
+                refresh_interval: Some(
+                    raw.quota
+                        .refresh_interval_secs
+                        .unwrap_or(DEFAULT_QUOTA_REFRESH_INTERVAL_SECS),
+                )
+                .filter(|secs| *secs > 0)
+                .map(Duration::from_secs),
+            },
+            monitor,
         })
     }
 

@@ -30,6 +30,17 @@ pub struct RawConfig {
     pub models: RawModels,
     #[serde(default)]
     pub scheduling: RawScheduling,
+    #[serde(default)]
+    pub monitor: RawMonitor,
+    #[serde(default)]
+    pub quota: RawQuota,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuota {
+    /// Seconds between quota refreshes while serving; 0 disables them.
+    pub refresh_interval_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -37,6 +48,18 @@ pub struct RawConfig {
 pub struct RawModels {
     /// Requested name (or `*` pattern) → upstream model.
     pub mapping: Option<std::collections::BTreeMap<String, String>>,
+    /// Where Claude Code's background housekeeping requests go (off when unset).
+    pub background_model: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawMonitor {
+    pub capture_bodies: Option<bool>,
+    pub capture_max_bytes: Option<usize>,
+    pub retention_days: Option<u64>,
+    pub retention_max_rows: Option<i64>,
+    pub channel_capacity: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -101,6 +124,30 @@ impl RawConfig {
         overlay(&mut self.oauth.client_id, &later.oauth.client_id);
         overlay(&mut self.oauth.client_secret, &later.oauth.client_secret);
         overlay(&mut self.models.mapping, &later.models.mapping);
+        overlay(
+            &mut self.models.background_model,
+            &later.models.background_model,
+        );
+        overlay(
+            &mut self.monitor.capture_bodies,
+            &later.monitor.capture_bodies,
+        );
+        overlay(
+            &mut self.monitor.capture_max_bytes,
+            &later.monitor.capture_max_bytes,
+        );
+        overlay(
+            &mut self.monitor.retention_days,
+            &later.monitor.retention_days,
+        );
+        overlay(
+            &mut self.monitor.retention_max_rows,
+            &later.monitor.retention_max_rows,
+        );
+        overlay(
+            &mut self.monitor.channel_capacity,
+            &later.monitor.channel_capacity,
+        );
         overlay(&mut self.scheduling.mode, &later.scheduling.mode);
         overlay(
             &mut self.scheduling.preferred_account,
@@ -117,6 +164,10 @@ impl RawConfig {
         overlay(
             &mut self.scheduling.max_wait_secs,
             &later.scheduling.max_wait_secs,
+        );
+        overlay(
+            &mut self.quota.refresh_interval_secs,
+            &later.quota.refresh_interval_secs,
         );
     }
 
@@ -163,13 +214,26 @@ impl RawConfig {
                 client_id: get("UPLINK_OAUTH_CLIENT_ID").map(str::to_owned),
                 client_secret: get("UPLINK_OAUTH_CLIENT_SECRET").map(str::to_owned),
             },
-            models: RawModels::default(),
+            models: RawModels {
+                mapping: None,
+                background_model: get("UPLINK_BACKGROUND_MODEL").map(str::to_owned),
+            },
+            monitor: RawMonitor {
+                capture_bodies: parse_env_bool(env, "UPLINK_MONITOR_CAPTURE_BODIES")?,
+                capture_max_bytes: parse_env(env, "UPLINK_MONITOR_CAPTURE_MAX_BYTES")?,
+                retention_days: parse_env(env, "UPLINK_MONITOR_RETENTION_DAYS")?,
+                retention_max_rows: parse_env(env, "UPLINK_MONITOR_RETENTION_MAX_ROWS")?,
+                channel_capacity: None,
+            },
             scheduling: RawScheduling {
                 mode: get("UPLINK_SCHEDULING_MODE").map(str::to_owned),
                 preferred_account: get("UPLINK_SCHEDULING_PREFERRED_ACCOUNT").map(str::to_owned),
                 max_attempts: parse_env(env, "UPLINK_MAX_ATTEMPTS")?,
                 retry_budget_secs: parse_env(env, "UPLINK_RETRY_BUDGET_SECS")?,
                 max_wait_secs: parse_env(env, "UPLINK_MAX_WAIT_SECS")?,
+            },
+            quota: RawQuota {
+                refresh_interval_secs: parse_env(env, "UPLINK_QUOTA_REFRESH_INTERVAL_SECS")?,
             },
         })
     }

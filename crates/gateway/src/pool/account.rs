@@ -120,6 +120,15 @@ impl Account {
             .map(|until| *until - now)
     }
 
+    /// Whether the account rests for any model now.
+    pub fn is_cooling(&self) -> bool {
+        let now = Instant::now();
+        self.health
+            .lock()
+            .map(|h| h.cooldowns.values().any(|until| *until > now))
+            .unwrap_or(false)
+    }
+
     /// Rest for `duration` (extending, never shortening, a running cooldown).
     pub fn cool_down(&self, model: &str, scope: Scope, duration: Duration) {
         let key = match scope {

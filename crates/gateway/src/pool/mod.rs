@@ -3,6 +3,7 @@
 //! from selection so that scheduling policies can change without touching it.
 
 mod account;
+pub mod quota;
 pub mod scheduler;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,6 +11,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 pub use account::Account;
+pub use quota::QuotaBook;
 pub use scheduler::Sessions;
 
 use crate::config::SchedulingConfig;
@@ -22,6 +24,7 @@ pub struct Pool {
     accounts: RwLock<Arc<[Arc<Account>]>>,
     cursor: AtomicUsize,
     sessions: Sessions,
+    quota: QuotaBook,
 }
 
 /// Why a request found no candidate.
@@ -38,7 +41,13 @@ impl Pool {
     pub async fn load(storage: &Storage) -> Result<Pool, StorageError> {
         let pool = Pool::default();
         pool.reload(storage).await?;
+        pool.quota.restore(storage, &pool.all()).await?;
         Ok(pool)
+    }
+
+    /// Each account's quota per model, from the last snapshot.
+    pub fn quota(&self) -> &QuotaBook {
+        &self.quota
     }
 
     /// Re-read accounts from storage, keeping the live state (tokens, cooldowns)

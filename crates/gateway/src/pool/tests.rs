@@ -43,6 +43,7 @@ fn pool_of(statuses: &[AccountStatus]) -> Pool {
         accounts: RwLock::new(accounts.into()),
         cursor: AtomicUsize::new(0),
         sessions: Sessions::default(),
+        quota: QuotaBook::default(),
     }
 }
 

@@ -14,6 +14,7 @@ use uplink_protocol::ir::{FinishReason, Request, StreamEvent};
 use uplink_protocol::translate::encode_gemini_request;
 
 use crate::api::ApiError;
+use crate::monitor::Note;
 use crate::pool::{Account, NoCandidate};
 use crate::state::AppState;
 use crate::upstream::{EventStream, Next, UpstreamError, cloudcode};
@@ -21,12 +22,25 @@ use crate::upstream::{EventStream, Next, UpstreamError, cloudcode};
 /// A committed upstream answer: the events already read while peeking, then the
 /// rest of the stream.
 pub struct Answer {
+    /// The request monitor's notes, for the relay to add usage to.
+    pub note: Note,
     pub account: String,
     pub upstream_model: String,
     pub head: Vec<StreamEvent>,
     pub rest: EventStream,
     /// When the whole request must be over.
     pub deadline: Instant,
+}
+
+/// When an answer is committed to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// At the first content event (text, thinking or a tool call).
+    FirstContent,
+    /// At the first answer event (text or a tool call): an answer that is only
+    /// thinking, or nothing, is retried on another account first. Claude Code
+    /// shows an empty answer as "0 tokens" and stalls.
+    FirstAnswer,
 }
 
 /// Serve `request` from the pool. `dialect` shapes the errors. Signatures the
@@ -36,13 +50,17 @@ pub async fn dispatch(
     request: &mut Request,
     dialect: Dialect,
     request_id: &str,
+    note: &Note,
+    commit: Commit,
 ) -> Result<Answer, ApiError> {
     let deadline = Instant::now() + state.config().request_timeout;
     let resolved = state.resolve_model(&request.model);
     let upstream_model = resolved.model;
+    note.update(|n| n.mapped_model = Some(upstream_model.clone()));
     tracing::debug!(request_id, requested = %request.model, upstream = %upstream_model, rule = ?resolved.rule, "model resolved");
     let session = session_key(request);
     state.signatures().restore(request);
+    super::media::inline_urls(&state.upstreams().http, request, dialect).await?;
     let gemini = encode_gemini_request(request, &upstream_model)
         .map_err(|e| ApiError::from_body(dialect, e.to_error_body(dialect)))?;
     let inner = uplink_protocol::cloudcode::CloudCodeInnerRequest {
@@ -88,13 +106,18 @@ pub async fn dispatch(
             request_id,
             request_type,
         };
-        match attempt(state, account, &envelope, deadline).await {
+        match attempt(state, account, &envelope, deadline, commit).await {
             Ok((head, rest)) => {
                 pool.bind_session(&session, account);
+                note.update(|n| {
+                    n.account = Some(account.label());
+                    n.attempts = failures.len() as u32 + 1;
+                });
                 let rest = state
                     .signatures()
                     .observe(&head, rest, request.meta.session_id.clone());
                 return Ok(Answer {
+                    note: note.clone(),
                     account: account.label(),
                     upstream_model,
                     head,
@@ -113,10 +136,14 @@ pub async fn dispatch(
                 );
                 pool.report_failure(state.storage(), account, &upstream_model, &error)
                     .await;
-                if error.next == Next::Fail {
-                    return Err(upstream_error(dialect, &error));
-                }
                 failures.push((account.label(), error));
+                note.update(|n| {
+                    n.account = Some(account.label());
+                    n.attempts = failures.len() as u32;
+                });
+                if let Some((_, error)) = failures.last().filter(|(_, e)| e.next == Next::Fail) {
+                    return Err(upstream_error(dialect, error));
+                }
             }
         }
     }
@@ -179,6 +206,7 @@ async fn attempt(
     account: &Account,
     envelope: &Envelope<'_>,
     deadline: Instant,
+    commit: Commit,
 ) -> Result<(Vec<StreamEvent>, EventStream), UpstreamError> {
     let upstreams = state.upstreams();
     let mut refreshed = false;
@@ -213,17 +241,19 @@ async fn attempt(
         return peek(
             cloudcode::events(response, envelope.upstream_model),
             deadline,
+            commit,
         )
         .await;
     }
 }
 
-/// Read until the first content event. A stream that ends, fails or only says
-/// "stop" before any content is a failed attempt, so the next account gets a try
+/// Read until the event `commit` waits for. A stream that ends, fails or only
+/// says "stop" before it is a failed attempt, so the next account gets a try
 /// before the client has seen a byte.
 async fn peek(
     mut stream: EventStream,
     deadline: Instant,
+    commit: Commit,
 ) -> Result<(Vec<StreamEvent>, EventStream), UpstreamError> {
     let mut head = Vec::new();
     loop {
@@ -241,10 +271,14 @@ async fn peek(
             Ok(Some(event)) => event,
         };
         match &event {
-            StreamEvent::TextDelta(_)
-            | StreamEvent::ThinkingDelta(_)
-            | StreamEvent::RedactedThinking(_)
-            | StreamEvent::ToolCallStart { .. } => {
+            StreamEvent::TextDelta(text) if text.is_empty() => head.push(event),
+            StreamEvent::TextDelta(_) | StreamEvent::ToolCallStart { .. } => {
+                head.push(event);
+                return Ok((head, stream));
+            }
+            StreamEvent::ThinkingDelta(_) | StreamEvent::RedactedThinking(_)
+                if commit == Commit::FirstContent =>
+            {
                 head.push(event);
                 return Ok((head, stream));
             }
@@ -261,9 +295,14 @@ async fn peek(
                 });
             }
             StreamEvent::Finish(FinishReason::Stop) => {
-                return Err(UpstreamError::empty(
-                    "the upstream answered with no content",
-                ));
+                let only_thinking = head
+                    .iter()
+                    .any(|e| matches!(e, StreamEvent::ThinkingDelta(_)));
+                return Err(UpstreamError::empty(if only_thinking {
+                    "the upstream answered with thinking but no answer"
+                } else {
+                    "the upstream answered with no content"
+                }));
             }
             StreamEvent::Finish(_) => {
                 // Filtered or cut by length before any content: that is the answer.
@@ -276,7 +315,9 @@ async fn peek(
 }
 
 fn upstream_error(dialect: Dialect, error: &UpstreamError) -> ApiError {
-    let status = if error.status >= 400 {
+    // The upstream's status, except where the client's protocol has its own
+    // for the kind (Anthropic clients expect 529 for overload).
+    let status = if error.status >= 400 && error.kind != ErrorKind::Overloaded {
         error.status
     } else {
         error.kind.status(dialect)

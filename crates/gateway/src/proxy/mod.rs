@@ -4,7 +4,8 @@
 
 mod count;
 mod dispatch;
+pub mod media;
 pub mod relay;
 
 pub use count::count_tokens;
-pub use dispatch::{Answer, dispatch, session_key};
+pub use dispatch::{Answer, Commit, dispatch, session_key};

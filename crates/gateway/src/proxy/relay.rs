@@ -29,6 +29,15 @@ pub trait ClientEncoder: Send + 'static {
     fn ping(&mut self, out: &mut BytesMut);
 }
 
+/// Keep what the monitor wants to know about an event: usage and errors.
+fn note_event(note: &crate::monitor::Note, event: &StreamEvent) {
+    match event {
+        StreamEvent::Usage(usage) => note.update(|n| n.usage.merge(usage)),
+        StreamEvent::Error(e) => note.update(|n| n.error = Some(e.message.clone())),
+        _ => {}
+    }
+}
+
 struct Relay<E> {
     answer: Answer,
     head: VecDeque<StreamEvent>,
@@ -55,6 +64,7 @@ pub fn sse_body<E: ClientEncoder>(mut answer: Answer, encoder: E) -> Body {
             let mut ended = false;
             while let Some(event) = r.head.pop_front() {
                 ended |= matches!(event, StreamEvent::Error(_));
+                note_event(&r.answer.note, &event);
                 r.encoder.event(&event, &mut out);
             }
             r.encoder.flush(&mut out);
@@ -68,12 +78,14 @@ pub fn sse_body<E: ClientEncoder>(mut answer: Answer, encoder: E) -> Body {
         match tokio::time::timeout(wait, r.answer.rest.next()).await {
             Ok(Some(event)) => {
                 let mut ended = matches!(event, StreamEvent::Error(_));
+                note_event(&r.answer.note, &event);
                 r.encoder.event(&event, &mut out);
                 // Take whatever else is already here into the same write.
                 while !ended {
                     match futures_util::FutureExt::now_or_never(r.answer.rest.next()) {
                         Some(Some(more)) => {
                             ended = matches!(more, StreamEvent::Error(_));
+                            note_event(&r.answer.note, &more);
                             r.encoder.event(&more, &mut out);
                         }
                         Some(None) => ended = true,
@@ -96,6 +108,7 @@ pub fn sse_body<E: ClientEncoder>(mut answer: Answer, encoder: E) -> Body {
                     ErrorKind::Timeout,
                     "the request timed out (request_timeout_secs)",
                 ));
+                note_event(&r.answer.note, &error);
                 r.encoder.event(&error, &mut out);
                 r.encoder.flush(&mut out);
                 r.encoder.finish(&mut out);
@@ -113,11 +126,15 @@ pub fn sse_body<E: ClientEncoder>(mut answer: Answer, encoder: E) -> Body {
 pub async fn collect(mut answer: Answer) -> Result<Response, StreamError> {
     let mut builder = ResponseBuilder::new();
     for event in answer.head.drain(..) {
+        note_event(&answer.note, &event);
         builder.push(event);
     }
     loop {
         match tokio::time::timeout_at(answer.deadline, answer.rest.next()).await {
-            Ok(Some(event)) => builder.push(event),
+            Ok(Some(event)) => {
+                note_event(&answer.note, &event);
+                builder.push(event);
+            }
             Ok(None) => break,
             Err(_) => {
                 return Err(StreamError::new(

@@ -19,13 +19,19 @@ use crate::state::AppState;
 
 /// Every route the gateway serves, behind the ingress middleware.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(api::health::root))
-        .route("/healthz", get(api::health::health))
-        .route("/health", get(api::health::health))
+    // The model APIs: every request here is recorded by the monitor.
+    let proxied = Router::new()
         // OpenAI
         .route("/v1/chat/completions", post(api::openai::chat_completions))
         .route("/v1/completions", post(api::openai::completions))
+        .route("/v1/responses", post(api::responses::create))
+        .route("/responses", post(api::responses::create))
+        // Anthropic
+        .route("/v1/messages", post(api::anthropic::messages))
+        .route(
+            "/v1/messages/count_tokens",
+            post(api::anthropic::count_tokens),
+        )
         // Shared by OpenAI, Anthropic and Gemini (v1) clients; told apart by headers.
         .route("/v1/models", get(api::models::list))
         .route(
@@ -38,6 +44,21 @@ pub fn router(state: AppState) -> Router {
             "/v1beta/models/{target}",
             get(api::models::get).post(api::gemini::model_method),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::monitor::record_requests,
+        ));
+    Router::new()
+        .route("/", get(api::health::root))
+        .route("/healthz", get(api::health::health))
+        .route("/health", get(api::health::health))
+        .route("/metrics", get(api::metrics::metrics))
+        .route("/v1/api/event_logging", post(api::anthropic::event_logging))
+        .route(
+            "/v1/api/event_logging/batch",
+            post(api::anthropic::event_logging),
+        )
+        .merge(proxied)
         .fallback(api::not_found::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -165,6 +165,72 @@ impl Storage {
     }
 }
 
+impl Storage {
+    /// The account whose id (all digits) or email (case-insensitive) is `key`.
+    pub async fn find_account(&self, key: &str) -> Result<Option<AccountRecord>, StorageError> {
+        let key = key.trim();
+        let id: Option<i64> = key
+            .chars()
+            .all(|c| c.is_ascii_digit())
+            .then(|| key.parse().ok())
+            .flatten();
+        Ok(self.accounts().await?.into_iter().find(|a| match id {
+            Some(id) => a.id == id,
+            None => a
+                .email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(key)),
+        }))
+    }
+
+    /// Delete an account. Returns whether it existed.
+    pub async fn remove_account(&self, id: i64) -> Result<bool, StorageError> {
+        let done = sqlx::query("DELETE FROM accounts WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// After a new refresh token was stored: an account that was disabled because
+    /// its old token was revoked (`invalid_grant`) becomes active again. Returns
+    /// whether it did.
+    pub async fn reactivate_if_revoked(&self, id: i64) -> Result<bool, StorageError> {
+        let done = sqlx::query(
+            "UPDATE accounts SET status = 'active', status_reason = NULL, validation_url = NULL, \
+             updated_at = ? WHERE id = ? AND status = 'disabled' AND status_reason LIKE 'invalid_grant%'",
+        )
+        .bind(unix_now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The persisted quota snapshot (`quota_json`) of every account that has one.
+    pub async fn account_quotas(&self) -> Result<Vec<(i64, String)>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, quota_json FROM accounts WHERE quota_json IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("quota_json")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StorageError::from)
+    }
+
+    /// Replace an account's quota snapshot (JSON, see `pool::quota`).
+    pub async fn set_account_quota(&self, id: i64, quota_json: &str) -> Result<(), StorageError> {
+        sqlx::query("UPDATE accounts SET quota_json = ? WHERE id = ?")
+            .bind(quota_json)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +283,58 @@ mod tests {
         let all = s.accounts().await.unwrap();
         assert_eq!(all[0].status, AccountStatus::Blocked);
         assert_eq!(all[0].validation_url.as_deref(), Some("https://v"));
+        s.close().await;
+    }
+    #[tokio::test]
+    async fn find_remove_reactivate_and_quota() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(dir.path()).await.unwrap();
+        let a = s
+            .upsert_account(&NewAccount {
+                email: Some("A@x".into()),
+                refresh_token: "rt1".into(),
+                project_id: None,
+            })
+            .await
+            .unwrap();
+        let b = s
+            .upsert_account(&NewAccount {
+                email: None,
+                refresh_token: "rt2".into(),
+                project_id: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(s.find_account("a@X").await.unwrap().unwrap().id, a);
+        assert_eq!(s.find_account(&b.to_string()).await.unwrap().unwrap().id, b);
+        assert!(s.find_account("999").await.unwrap().is_none());
+        assert!(s.find_account("nobody@x").await.unwrap().is_none());
+
+        // Only a revoked token's disablement is lifted by a new token.
+        s.set_account_status(a, AccountStatus::Disabled, Some("by hand"), None)
+            .await
+            .unwrap();
+        assert!(!s.reactivate_if_revoked(a).await.unwrap());
+        s.set_account_status(a, AccountStatus::Disabled, Some("invalid_grant: x"), None)
+            .await
+            .unwrap();
+        assert!(s.reactivate_if_revoked(a).await.unwrap());
+        let rec = s.find_account("a@x").await.unwrap().unwrap();
+        assert_eq!(
+            (rec.status, rec.status_reason),
+            (AccountStatus::Active, None)
+        );
+
+        assert!(s.account_quotas().await.unwrap().is_empty());
+        s.set_account_quota(b, "{}").await.unwrap();
+        assert_eq!(
+            s.account_quotas().await.unwrap(),
+            vec![(b, "{}".to_owned())]
+        );
+
+        assert!(s.remove_account(b).await.unwrap());
+        assert!(!s.remove_account(b).await.unwrap());
+        assert_eq!(s.accounts().await.unwrap().len(), 1);
         s.close().await;
     }
 }

@@ -2,8 +2,10 @@
 //! versioned migrations, and the settings the gateway persists for itself.
 
 mod accounts;
+mod request_log;
 
 pub use accounts::{AccountRecord, AccountStatus, NewAccount};
+pub use request_log::{LogFilter, LogRow, UsageBucket, UsageRow};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -27,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "accounts",
         include_str!("../../migrations/0002_accounts.sql"),
+    ),
+    (
+        10,
+        "request_log",
+        include_str!("../../migrations/0010_request_log.sql"),
     ),
 ];
 

@@ -143,14 +143,18 @@ impl Binary {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // Log first, then announce: a test that reads the log after the
+                // URL arrives must find the banner in it.
+                {
+                    let mut s = sink.lock().unwrap();
+                    s.push_str(&line);
+                    s.push('\n');
+                }
                 if let Some(at) = line.find("listening on http://") {
                     let rest = &line[at + "listening on ".len()..];
                     let url = rest.split_whitespace().next().unwrap_or("").to_owned();
                     let _ = tx.send(url);
                 }
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
             }
         });
         let url = rx

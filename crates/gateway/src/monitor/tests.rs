@@ -1,0 +1,59 @@
+//! The monitor never blocks: a stalled writer makes it drop and count.
+
+use super::*;
+
+fn record(i: usize) -> Record {
+    Record {
+        request_id: format!("r{i}"),
+        protocol: "openai",
+        status: 200,
+        attempts: 1,
+        ..Record::default()
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_writer_makes_submit_drop_and_count_not_block() {
+    let (monitor, rx) = Monitor::new(MonitorConfig {
+        capture_bodies: None,
+        channel_capacity: 8,
+    });
+    // Nobody drains `rx`: the writer is stalled.
+    let submitting = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        for i in 0..1000 {
+            monitor.submit(record(i));
+        }
+    })
+    .await;
+    assert!(submitting.is_ok(), "submit blocked");
+    assert_eq!(monitor.dropped(), 1000 - 8);
+    assert_eq!(rx.len(), 8, "the first records are kept");
+    // Metrics still saw every request.
+    let text = monitor.metrics.render(&metrics::Gauges::default());
+    assert!(
+        text.contains("uplink_requests_total{protocol=\"openai\",model=\"\",status=\"200\"} 1000"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn live_subscribers_get_each_record() {
+    let (monitor, _rx) = Monitor::new(MonitorConfig {
+        capture_bodies: None,
+        channel_capacity: 8,
+    });
+    let mut live = monitor.subscribe();
+    monitor.submit(record(1));
+    assert_eq!(live.recv().await.unwrap().request_id, "r1");
+}
+
+#[test]
+fn truncation_is_utf8_safe_and_says_what_was_cut() {
+    assert_eq!(truncate(b"hello", 10), "hello");
+    assert_eq!(truncate(b"hello world", 5), "hello…[6 more bytes]");
+    let text = truncate("héllo".as_bytes(), 2);
+    assert!(
+        text.starts_with('h') && text.contains("more bytes"),
+        "{text}"
+    );
+}

@@ -1,0 +1,91 @@
+//! The batched writer: drains the monitor's channel into SQLite, a transaction
+//! per batch, and enforces retention by age and by count in the background.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::Record;
+use crate::storage::Storage;
+
+/// At most this many records per transaction.
+const BATCH: usize = 512;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub max_age: Duration,
+    pub max_rows: i64,
+    /// How often retention runs.
+    pub every: Duration,
+}
+
+/// Start the writer and the retention task on `tracker`. Both finish when
+/// `shutdown` is cancelled, the writer after draining what is queued.
+pub fn spawn_writer(
+    tracker: &TaskTracker,
+    shutdown: CancellationToken,
+    storage: Storage,
+    mut rx: mpsc::Receiver<Record>,
+    retention: Retention,
+) {
+    let db = storage.clone();
+    let stop = shutdown.clone();
+    tracker.spawn(async move {
+        let mut batch = Vec::with_capacity(BATCH);
+        loop {
+            tokio::select! {
+                received = rx.recv() => match received {
+                    Some(record) => batch.push(record),
+                    None => break,
+                },
+                () = stop.cancelled() => break,
+            }
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(record) => batch.push(record),
+                    Err(_) => break,
+                }
+            }
+            write(&db, &mut batch).await;
+        }
+        // Drain what was queued before shutdown.
+        rx.close();
+        while let Some(record) = rx.recv().await {
+            batch.push(record);
+            if batch.len() >= BATCH {
+                write(&db, &mut batch).await;
+            }
+        }
+        write(&db, &mut batch).await;
+    });
+    tracker.spawn(async move {
+        let mut tick = tokio::time::interval(retention.every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = shutdown.cancelled() => break,
+            }
+            let cutoff = std::time::SystemTime::now()
+                .checked_sub(retention.max_age)
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_millis() as i64);
+            match storage.prune_requests(cutoff, retention.max_rows).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!("retention removed {n} request records"),
+                Err(e) => tracing::warn!("request log retention failed: {e}"),
+            }
+        }
+    });
+}
+
+async fn write(storage: &Storage, batch: &mut Vec<Record>) {
+    if batch.is_empty() {
+        return;
+    }
+    if let Err(e) = storage.insert_requests(batch).await {
+        tracing::warn!("could not store {} request records: {e}", batch.len());
+    }
+    batch.clear();
+}

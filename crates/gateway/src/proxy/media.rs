@@ -1,0 +1,90 @@
+//! Media given by URL: Cloud Code cannot fetch `http(s)` URLs itself, so the
+//! gateway fetches each one (bounded in size and time) and inlines it as base64
+//! before the request is encoded.
+
+use std::time::Duration;
+
+use base64::Engine;
+use futures_util::StreamExt;
+use uplink_protocol::error::{Dialect, ErrorKind};
+use uplink_protocol::ir::{MediaSource, Request};
+
+use crate::api::ApiError;
+
+/// Largest media file fetched for a request.
+pub const MAX_MEDIA_BYTES: usize = 20 * 1024 * 1024;
+/// Longest a media fetch may take.
+pub const MEDIA_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Replace every `http(s)` media URL in `request` with its bytes.
+pub async fn inline_urls(
+    http: &reqwest::Client,
+    request: &mut Request,
+    dialect: Dialect,
+) -> Result<(), ApiError> {
+    for source in request.media_sources_mut() {
+        let MediaSource::Url { url, mime_type } = source else {
+            continue;
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            continue;
+        }
+        let (bytes, fetched_type) = fetch(http, url).await.map_err(|why| {
+            ApiError::new(
+                dialect,
+                ErrorKind::InvalidRequest,
+                format!("Could not fetch the media at {url}: {why}. Send it inline (a data: URL or base64) instead."),
+            )
+        })?;
+        let mime = mime_type
+            .clone()
+            .or(fetched_type)
+            .unwrap_or_else(|| "application/octet-stream".to_owned());
+        *source = MediaSource::Base64 {
+            mime_type: mime,
+            data: base64::engine::general_purpose::STANDARD.encode(&bytes),
+        };
+    }
+    Ok(())
+}
+
+async fn fetch(http: &reqwest::Client, url: &str) -> Result<(Vec<u8>, Option<String>), String> {
+    let response = http
+        .get(url)
+        .timeout(MEDIA_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                "it took too long".to_owned()
+            } else {
+                e.to_string()
+            }
+        })?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("the server answered HTTP {}", status.as_u16()));
+    }
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_MEDIA_BYTES as u64)
+    {
+        return Err(format!("it is larger than {MAX_MEDIA_BYTES} bytes"));
+    }
+    let mime = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned())
+        .filter(|v| !v.is_empty());
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| format!("the download failed: {e}"))?;
+        if body.len() + chunk.len() > MAX_MEDIA_BYTES {
+            return Err(format!("it is larger than {MAX_MEDIA_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, mime))
+}

@@ -1,0 +1,268 @@
+//! The `request_log` table: batched inserts, filtered queries with paging,
+//! retention, and token usage statistics.
+
+use serde::Serialize;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{Storage, StorageError};
+use crate::monitor::Record;
+
+/// A stored request, as the admin API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LogRow {
+    pub id: i64,
+    pub request_id: String,
+    pub ts_ms: i64,
+    pub protocol: String,
+    pub method: String,
+    pub path: String,
+    pub model: Option<String>,
+    pub mapped_model: Option<String>,
+    pub account: Option<String>,
+    pub status: i64,
+    pub duration_ms: i64,
+    pub ttfb_ms: Option<i64>,
+    pub stream: bool,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cached_tokens: i64,
+    pub reasoning_tokens: i64,
+    pub attempts: i64,
+    pub client_ip: Option<String>,
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<String>,
+}
+
+/// Filters for a log query. `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// Exact status, or a class: 2 → 2xx, 4 → 4xx, 5 → 5xx.
+    pub status: Option<i64>,
+    pub model: Option<String>,
+    pub account: Option<String>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    /// Rows with an id below this (paging backwards from the newest).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// Token usage in one time bucket for one model and account.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct UsageRow {
+    pub bucket_ms: i64,
+    pub model: Option<String>,
+    pub account: Option<String>,
+    pub requests: i64,
+    pub errors: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cached_tokens: i64,
+    pub reasoning_tokens: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageBucket {
+    Hour,
+    Day,
+}
+
+impl UsageBucket {
+    fn millis(self) -> i64 {
+        match self {
+            UsageBucket::Hour => 3_600_000,
+            UsageBucket::Day => 86_400_000,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, request_id, ts_ms, protocol, method, path, model, mapped_model, account, status, \
+    duration_ms, ttfb_ms, stream, input_tokens, output_tokens, cached_tokens, reasoning_tokens, attempts, \
+    client_ip, error";
+
+impl Storage {
+    /// Insert records in one transaction.
+    pub async fn insert_requests(&self, records: &[Record]) -> Result<(), StorageError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        // SQLite allows 32766 bound variables; 22 per row.
+        for chunk in records.chunks(500) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO request_log (request_id, ts_ms, protocol, method, path, model, mapped_model, account, \
+                 status, duration_ms, ttfb_ms, stream, input_tokens, output_tokens, cached_tokens, reasoning_tokens, \
+                 attempts, client_ip, error, request_body, response_body) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.request_id)
+                    .push_bind(r.ts_ms)
+                    .push_bind(r.protocol)
+                    .push_bind(&r.method)
+                    .push_bind(&r.path)
+                    .push_bind(&r.model)
+                    .push_bind(&r.mapped_model)
+                    .push_bind(&r.account)
+                    .push_bind(i64::from(r.status))
+                    .push_bind(r.duration_ms)
+                    .push_bind(r.ttfb_ms)
+                    .push_bind(r.stream)
+                    .push_bind(r.usage.input_tokens as i64)
+                    .push_bind(r.usage.output_tokens as i64)
+                    .push_bind(r.usage.cached_input_tokens as i64)
+                    .push_bind(r.usage.reasoning_tokens as i64)
+                    .push_bind(i64::from(r.attempts))
+                    .push_bind(&r.client_ip)
+                    .push_bind(&r.error)
+                    .push_bind(&r.request_body)
+                    .push_bind(&r.response_body);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest matching rows first, without bodies.
+    pub async fn query_requests(&self, f: &LogFilter) -> Result<Vec<LogRow>, StorageError> {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new(format!("SELECT {COLUMNS} FROM request_log WHERE 1=1"));
+        match f.status {
+            Some(class @ 1..=5) => {
+                q.push(" AND status >= ").push_bind(class * 100);
+                q.push(" AND status < ").push_bind(class * 100 + 100);
+            }
+            Some(exact) => {
+                q.push(" AND status = ").push_bind(exact);
+            }
+            None => {}
+        }
+        if let Some(m) = &f.model {
+            q.push(" AND (model = ")
+                .push_bind(m.clone())
+                .push(" OR mapped_model = ")
+                .push_bind(m.clone())
+                .push(")");
+        }
+        if let Some(a) = &f.account {
+            q.push(" AND account = ").push_bind(a.clone());
+        }
+        if let Some(t) = f.since_ms {
+            q.push(" AND ts_ms >= ").push_bind(t);
+        }
+        if let Some(t) = f.until_ms {
+            q.push(" AND ts_ms < ").push_bind(t);
+        }
+        if let Some(id) = f.before_id {
+            q.push(" AND id < ").push_bind(id);
+        }
+        q.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(f.limit.clamp(1, 1000));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| row(r, false))
+            .collect::<Result<_, _>>()
+            .map_err(Into::into)
+    }
+
+    /// One row with its captured bodies.
+    pub async fn request(&self, id: i64) -> Result<Option<LogRow>, StorageError> {
+        // COLUMNS is a constant: nothing user-supplied is spliced in.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS}, request_body, response_body FROM request_log WHERE id = ?"
+        ));
+        let r = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await?;
+        r.map(|r| row(&r, true)).transpose().map_err(Into::into)
+    }
+
+    /// Delete rows older than `older_than_ms` and all but the newest `keep`.
+    pub async fn prune_requests(&self, older_than_ms: i64, keep: i64) -> Result<u64, StorageError> {
+        let old = sqlx::query("DELETE FROM request_log WHERE ts_ms < ?")
+            .bind(older_than_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        let excess = sqlx::query(
+            "DELETE FROM request_log WHERE id <= (SELECT id FROM request_log ORDER BY id DESC LIMIT 1 OFFSET ?)",
+        )
+        .bind(keep)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(old + excess)
+    }
+
+    /// Requests and tokens per bucket, model and account since `since_ms`.
+    pub async fn usage(
+        &self,
+        bucket: UsageBucket,
+        since_ms: i64,
+    ) -> Result<Vec<UsageRow>, StorageError> {
+        let size = bucket.millis();
+        let rows = sqlx::query(
+            "SELECT (ts_ms / ?) * ? AS bucket, COALESCE(mapped_model, model) AS m, account, COUNT(*) AS n, \
+             SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors, SUM(input_tokens) AS i, \
+             SUM(output_tokens) AS o, SUM(cached_tokens) AS c, SUM(reasoning_tokens) AS r \
+             FROM request_log WHERE ts_ms >= ? GROUP BY bucket, m, account ORDER BY bucket, m, account",
+        )
+        .bind(size)
+        .bind(size)
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(UsageRow {
+                    bucket_ms: r.try_get("bucket")?,
+                    model: r.try_get("m")?,
+                    account: r.try_get("account")?,
+                    requests: r.try_get("n")?,
+                    errors: r.try_get("errors")?,
+                    input_tokens: r.try_get("i")?,
+                    output_tokens: r.try_get("o")?,
+                    cached_tokens: r.try_get("c")?,
+                    reasoning_tokens: r.try_get("r")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+}
+
+fn row(r: &sqlx::sqlite::SqliteRow, bodies: bool) -> Result<LogRow, sqlx::Error> {
+    Ok(LogRow {
+        id: r.try_get("id")?,
+        request_id: r.try_get("request_id")?,
+        ts_ms: r.try_get("ts_ms")?,
+        protocol: r.try_get("protocol")?,
+        method: r.try_get("method")?,
+        path: r.try_get("path")?,
+        model: r.try_get("model")?,
+        mapped_model: r.try_get("mapped_model")?,
+        account: r.try_get("account")?,
+        status: r.try_get("status")?,
+        duration_ms: r.try_get("duration_ms")?,
+        ttfb_ms: r.try_get("ttfb_ms")?,
+        stream: r.try_get("stream")?,
+        input_tokens: r.try_get("input_tokens")?,
+        output_tokens: r.try_get("output_tokens")?,
+        cached_tokens: r.try_get("cached_tokens")?,
+        reasoning_tokens: r.try_get("reasoning_tokens")?,
+        attempts: r.try_get("attempts")?,
+        client_ip: r.try_get("client_ip")?,
+        error: r.try_get("error")?,
+        request_body: if bodies {
+            r.try_get("request_body")?
+        } else {
+            None
+        },
+        response_body: if bodies {
+            r.try_get("response_body")?
+        } else {
+            None
+        },
+    })
+}
