@@ -63,3 +63,61 @@ def test_wrong_key_is_not_retried(strict_gateway: support.Gateway, run_cli: RunC
             "the 401 must carry the header `x-should-retry: false`\n" + timeout.result.describe()
         ) from None
     assert_authentication_failure(result)
+
+
+# --------------------------------------------------------------------------
+# Sessions through the gateway to the fake Cloud Code upstream
+# --------------------------------------------------------------------------
+
+
+def generate_bodies(fake: support.FakeUpstream) -> list[dict]:
+    return [r["body"] for r in fake.generate_requests() if r.get("status") == 200]
+
+
+def test_prompt_with_the_default_model(proxy: support.Gateway, fake_upstream: support.FakeUpstream, run_cli: RunCli) -> None:
+    result = run_cli(["claude", "-p", "hi there", "--output-format", "json"], claude_env(proxy, "sk-unused"), timeout=180)
+    assert result.returncode == 0, result.describe()
+    report = json.loads(result.stdout)
+    assert report["is_error"] is False, report
+    assert report["result"].startswith("Hello from claude-"), report
+    assert report["result"].rstrip().endswith("hi there"), report
+    assert all(b["model"].startswith("claude-") for b in generate_bodies(fake_upstream))
+
+
+def test_haiku_and_stream_json(proxy: support.Gateway, fake_upstream: support.FakeUpstream, run_cli: RunCli) -> None:
+    result = run_cli(
+        ["claude", "-p", "quick one", "--model", "haiku", "--output-format", "stream-json", "--verbose"],
+        claude_env(proxy, "sk-unused"),
+        timeout=180,
+    )
+    assert result.returncode == 0, result.describe()
+    events = support.json_lines(result.stdout)
+    final = [e for e in events if e.get("type") == "result"]
+    assert len(final) == 1 and final[0]["is_error"] is False, result.describe()
+    assert final[0]["result"].startswith("Hello from claude-"), final[0]
+    assistant = [e for e in events if e.get("type") == "assistant"]
+    assert assistant, "stream-json shows the assistant message"
+
+
+def test_a_session_where_it_runs_bash_and_gets_the_result(
+    proxy: support.Gateway, fake_upstream: support.FakeUpstream, run_cli: RunCli
+) -> None:
+    fake_upstream.script(
+        [{"function_call": {"name": "Bash", "args": {"command": "echo uplink-tool-ok", "description": "print a marker"}}}]
+    )
+    result = run_cli(
+        ["claude", "-p", "run the marker command", "--output-format", "json", "--allowedTools", "Bash"],
+        claude_env(proxy, "sk-unused"),
+        timeout=180,
+    )
+    assert result.returncode == 0, result.describe()
+    report = json.loads(result.stdout)
+    assert report["is_error"] is False and report["num_turns"] >= 2, report
+    responses = [
+        part["functionResponse"]
+        for body in generate_bodies(fake_upstream)
+        for content in body["request"]["contents"]
+        for part in content["parts"]
+        if "functionResponse" in part
+    ]
+    assert any(r["name"] == "Bash" and "uplink-tool-ok" in json.dumps(r["response"]) for r in responses), responses

@@ -9,6 +9,7 @@ request_max_retries/stream_max_retries turn that off.
 
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 import support
@@ -55,3 +56,42 @@ def test_wrong_key_fails_with_401(
     assert f"{strict_gateway.url}/v1/responses" in message, message
     errors = [event for event in events if event.get("type") == "error"]
     assert [e["message"] for e in errors] == [message], "expected exactly one attempt (retries are off)"
+
+
+# --------------------------------------------------------------------------
+# Sessions through the gateway to the fake Cloud Code upstream
+# --------------------------------------------------------------------------
+
+
+def codex_run(proxy: support.Gateway, cli_home: support.CliHome, run_cli: RunCli, prompt: str) -> tuple[support.CliResult, list]:
+    env = {"CODEX_HOME": write_config(cli_home, f"{proxy.url}/v1"), "UPLINK_KEY": "sk-unused"}
+    result = run_cli(["codex", "exec", "--skip-git-repo-check", "--json", prompt], env, timeout=180)
+    return result, support.json_lines(result.stdout)
+
+
+def test_a_plain_answer(proxy: support.Gateway, cli_home: support.CliHome, run_cli: RunCli) -> None:
+    result, events = codex_run(proxy, cli_home, run_cli, "say hi")
+    assert result.returncode == 0, result.describe()
+    messages = [e["item"]["text"] for e in events if e.get("type") == "item.completed" and e["item"].get("type") == "agent_message"]
+    assert len(messages) == 1 and messages[0].startswith("Hello from "), result.describe()
+    assert messages[0].rstrip().endswith("say hi"), messages
+    assert [e["type"] for e in events if e["type"].startswith("turn.")] == ["turn.started", "turn.completed"]
+
+
+def test_a_session_where_it_runs_a_shell_command(
+    proxy: support.Gateway, fake_upstream: support.FakeUpstream, cli_home: support.CliHome, run_cli: RunCli
+) -> None:
+    fake_upstream.script([{"function_call": {"name": "exec_command", "args": {"cmd": "echo uplink-tool-ok"}}}])
+    result, events = codex_run(proxy, cli_home, run_cli, "run the marker")
+    assert result.returncode == 0, result.describe()
+    commands = [e["item"] for e in events if e.get("type") == "item.completed" and e["item"].get("type") == "command_execution"]
+    assert commands and "uplink-tool-ok" in commands[0]["aggregated_output"], result.describe()
+    outputs = [
+        part["functionResponse"]
+        for r in fake_upstream.generate_requests()
+        for content in r["body"]["request"]["contents"]
+        for part in content["parts"]
+        if "functionResponse" in part
+    ]
+    assert any("uplink-tool-ok" in json.dumps(o["response"]) for o in outputs), outputs
+    assert events[-1]["type"] == "turn.completed", result.describe()

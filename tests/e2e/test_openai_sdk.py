@@ -147,3 +147,68 @@ def test_tool_round_trip(proxy: support.Gateway, fake_upstream: support.FakeUpst
 def test_models_list(proxy: support.Gateway) -> None:
     ids = [m.id for m in proxied(proxy).models.list()]
     assert MODEL in ids and "claude-sonnet-4-5" in ids
+
+
+# --------------------------------------------------------------------------
+# The Responses API through the gateway
+# --------------------------------------------------------------------------
+
+
+def test_responses_create(proxy: support.Gateway) -> None:
+    response = proxied(proxy).responses.create(model=MODEL, instructions="Be brief.", input="ping")
+    assert response.status == "completed"
+    assert response.output_text == f"Hello from {MODEL}. You said: ping"
+    assert response.usage is not None and response.usage.input_tokens > 0
+
+
+def test_responses_create_stream(proxy: support.Gateway) -> None:
+    events = list(proxied(proxy).responses.create(model=MODEL, input="stream", stream=True))
+    kinds = [e.type for e in events]
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed", kinds
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text == f"Hello from {MODEL}. You said: stream"
+
+
+def test_responses_stream_helper(proxy: support.Gateway) -> None:
+    with proxied(proxy).responses.stream(model=MODEL, input="helper") as stream:
+        for _ in stream:
+            pass
+        final = stream.get_final_response()
+    assert final.output_text == f"Hello from {MODEL}. You said: helper"
+
+
+def test_responses_function_tool_round_trip(proxy: support.Gateway, fake_upstream: support.FakeUpstream) -> None:
+    sdk = proxied(proxy)
+    tools = [
+        {
+            "type": "function",
+            "name": "get_weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        }
+    ]
+    fake_upstream.script([{"function_call": {"name": "get_weather", "args": {"city": "Paris"}}}])
+    first = sdk.responses.create(model=MODEL, input="Weather in Paris?", tools=tools)
+    call = next(item for item in first.output if item.type == "function_call")
+    assert call.name == "get_weather"
+    second = sdk.responses.create(
+        model=MODEL,
+        tools=tools,
+        input=[
+            {"role": "user", "content": "Weather in Paris?"},
+            {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+            {"type": "function_call_output", "call_id": call.call_id, "output": "18 C"},
+        ],
+    )
+    assert second.output_text.startswith(f"Hello from {MODEL}")
+
+
+def test_responses_structured_output(proxy: support.Gateway, fake_upstream: support.FakeUpstream) -> None:
+    from pydantic import BaseModel
+
+    class City(BaseModel):
+        name: str
+        population: int
+
+    fake_upstream.script([{"text": '{"name": "Rome", "population": 2800000}'}])
+    response = proxied(proxy).responses.parse(model=MODEL, input="A city?", text_format=City)
+    assert response.output_parsed == City(name="Rome", population=2800000)
