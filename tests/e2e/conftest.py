@@ -154,3 +154,18 @@ def run_cli(cli_home: support.CliHome, artifacts: Path) -> Callable[..., support
 def proxy(gateway: GatewayFactory, fake_upstream: support.FakeUpstream) -> support.Gateway:
     """A gateway (auth off) that serves from the fake upstream's default account."""
     return gateway(config=fake_upstream.gateway_config(), accounts=[support.FakeUpstream.DEFAULT_ACCOUNT])
+
+
+@pytest.fixture
+def crowded_proxy(gateway: GatewayFactory, fake_upstream: support.FakeUpstream) -> support.Gateway:
+    """A gateway with three accounts of which two have exhausted their quota;
+    an exhausted one is preferred, so every client's first attempt fails over."""
+    accounts = [support.FakeUpstream.DEFAULT_ACCOUNT]
+    for name in ("bob", "carol"):
+        email = f"{name}@example.com"
+        fake_upstream.add_account(f"rt-{name}", email, f"project-{name}")
+        fake_upstream.set_default_behavior(email, {"quota_exhausted": {"reset_delay": "1h"}})
+        accounts.append({"refresh_token": f"rt-{name}", "email": email})
+    config = fake_upstream.gateway_config()
+    config["scheduling"] = {"mode": "fixed", "preferred_account": "bob@example.com"}
+    return gateway(config=config, accounts=accounts)

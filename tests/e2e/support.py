@@ -423,6 +423,20 @@ class FakeUpstream:
         response = http.post(f"{self.url}/__fake/script", json=body, timeout=HTTP_TIMEOUT)
         response.raise_for_status()
 
+    def add_account(self, refresh_token: str, email: str, project: str) -> None:
+        response = http.post(
+            f"{self.url}/__fake/accounts",
+            json={"refresh_token": refresh_token, "email": email, "project": project},
+            timeout=HTTP_TIMEOUT,
+        )
+        response.raise_for_status()
+
+    def set_default_behavior(self, email: str, behavior: Any) -> None:
+        response = http.post(
+            f"{self.url}/__fake/default_behavior", json={"email": email, "behavior": behavior}, timeout=HTTP_TIMEOUT
+        )
+        response.raise_for_status()
+
     def generate_requests(self) -> list[dict[str, Any]]:
         """The generate calls received, oldest first."""
         return [r for r in self.requests() if "enerateContent" in (r.get("path") or "")]

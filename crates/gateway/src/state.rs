@@ -116,12 +116,25 @@ impl AppState {
         }
     }
 
-    /// The upstream models the gateway can serve.
+    /// The upstream models the gateway can serve: what the pool's quota data
+    /// says its accounts serve (model names only, not the service's internal
+    /// ids), or the built-in catalogue before any quota data arrived.
     pub fn available_models(&self) -> Vec<String> {
-        crate::models::CATALOG
-            .iter()
-            .map(|m| m.id.to_owned())
-            .collect()
+        let served: Vec<String> = self
+            .pool()
+            .quota()
+            .all_models()
+            .into_iter()
+            .filter(|m| ["gemini", "claude", "gpt"].iter().any(|p| m.starts_with(p)))
+            .collect();
+        if served.is_empty() {
+            crate::models::CATALOG
+                .iter()
+                .map(|m| m.id.to_owned())
+                .collect()
+        } else {
+            served
+        }
     }
 
     /// Resolve a requested model name to the upstream model.

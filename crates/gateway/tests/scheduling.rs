@@ -170,3 +170,58 @@ async fn model_names_map_to_what_the_pool_serves() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn models_list_served_and_mapped_names_and_the_account_header_can_be_hidden() {
+    let h = Harness::start_with(
+        &["a@x.com"],
+        "expose_account_email = false\n[models.mapping]\n\"my-team-model\" = \"gemini-2.5-pro\"",
+    )
+    .await;
+    let res = h
+        .post("/v1/chat/completions", chat("my-team-model", None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers().get("x-account-email").is_none(),
+        "hidden for privacy"
+    );
+    assert_eq!(res.headers()["x-mapped-model"], "gemini-2.5-pro");
+
+    let list: Value = h
+        .client
+        .get(h.app.url("/v1/models"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"my-team-model") && ids.contains(&"gemini-2.5-pro"),
+        "{ids:?}"
+    );
+
+    // A name that resolves to a served model can be looked up (Anthropic shape here).
+    let one = h
+        .client
+        .get(h.app.url("/v1/models/claude-sonnet-4-5-20250929"))
+        .header("anthropic-version", "2023-06-01")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 200);
+    let one: Value = one.json().await.unwrap();
+    assert_eq!(
+        (one["type"].as_str(), one["id"].as_str()),
+        (Some("model"), Some("claude-sonnet-4-5-20250929"))
+    );
+}

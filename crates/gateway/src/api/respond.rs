@@ -66,13 +66,16 @@ impl Ctx {
     }
 }
 
-/// `X-Mapped-Model` and `X-Account-Email` for a committed answer.
+/// `X-Mapped-Model` and (unless turned off for privacy) `X-Account-Email` for a
+/// committed answer.
 pub fn answer_headers(answer: &Answer) -> HeaderMap {
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&answer.upstream_model) {
         headers.insert("x-mapped-model", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&answer.account) {
+    if answer.expose_account
+        && let Ok(v) = HeaderValue::from_str(&answer.account)
+    {
         headers.insert("x-account-email", v);
     }
     headers

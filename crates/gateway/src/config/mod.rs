@@ -115,6 +115,8 @@ pub struct Config {
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub shutdown_grace: Duration,
+    /// Send `X-Account-Email` with proxied answers (off for privacy).
+    pub expose_account_email: bool,
     pub log: LogConfig,
     pub cloudcode: CloudCodeConfig,
     pub oauth: OAuthConfig,
@@ -487,6 +489,7 @@ impl Config {
                 raw.shutdown_grace_secs
                     .unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECS),
             ),
+            expose_account_email: raw.expose_account_email.unwrap_or(true),
             log: LogConfig {
                 level,
                 json: raw.log.json.unwrap_or(false),

@@ -20,6 +20,7 @@ pub struct RawConfig {
     pub request_timeout_secs: Option<u64>,
     pub max_body_bytes: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
+    pub expose_account_email: Option<bool>,
     #[serde(default)]
     pub log: RawLog,
     #[serde(default)]
@@ -114,6 +115,7 @@ impl RawConfig {
         overlay(&mut self.request_timeout_secs, &later.request_timeout_secs);
         overlay(&mut self.max_body_bytes, &later.max_body_bytes);
         overlay(&mut self.shutdown_grace_secs, &later.shutdown_grace_secs);
+        overlay(&mut self.expose_account_email, &later.expose_account_email);
         overlay(&mut self.log.level, &later.log.level);
         overlay(&mut self.log.json, &later.log.json);
         overlay(&mut self.cloudcode.endpoints, &later.cloudcode.endpoints);
@@ -193,6 +195,7 @@ impl RawConfig {
             request_timeout_secs: parse_env(env, "UPLINK_REQUEST_TIMEOUT_SECS")?,
             max_body_bytes: parse_env(env, "UPLINK_MAX_BODY_BYTES")?,
             shutdown_grace_secs: parse_env(env, "UPLINK_SHUTDOWN_GRACE_SECS")?,
+            expose_account_email: parse_env_bool(env, "UPLINK_EXPOSE_ACCOUNT_EMAIL")?,
             log: RawLog {
                 level: get("UPLINK_LOG_LEVEL").map(str::to_owned),
                 json: parse_env_bool(env, "UPLINK_LOG_JSON")?,

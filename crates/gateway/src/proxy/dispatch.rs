@@ -25,6 +25,8 @@ pub struct Answer {
     /// The request monitor's notes, for the relay to add usage to.
     pub note: Note,
     pub account: String,
+    /// Whether the account may be named to the client (`X-Account-Email`).
+    pub expose_account: bool,
     pub upstream_model: String,
     pub head: Vec<StreamEvent>,
     pub rest: EventStream,
@@ -119,6 +121,7 @@ pub async fn dispatch(
                 return Ok(Answer {
                     note: note.clone(),
                     account: account.label(),
+                    expose_account: state.config().expose_account_email,
                     upstream_model,
                     head,
                     rest,
