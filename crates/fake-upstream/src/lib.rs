@@ -108,6 +108,7 @@ mod config;
 mod control;
 mod errors;
 mod oauth;
+mod providers;
 mod record;
 mod respond;
 mod script;
@@ -121,14 +122,18 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
+use http::{HeaderMap, Method, Uri};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    AccountSpec, AuthCode, FakeConfig, Family, ModelSpec, OAuthClient, QuotaSpec, default_models,
+    AccountSpec, ApiKeySpec, AuthCode, FakeConfig, Family, ModelSpec, OAuthClient, Provider,
+    QuotaSpec, default_models,
 };
 pub use errors::{GoogleError, VALIDATION_URL};
 pub use record::{RecordedRequest, RequestFilter};
@@ -143,6 +148,25 @@ pub(crate) fn register_code(inner: &mut Inner, code: AuthCode) {
     inner
         .codes
         .insert(code.code.clone(), state::CodeState { code, used: false });
+}
+
+/// Everything that is not OAuth or the control API: a provider prefix (`/anthropic`,
+/// `/openai`, `/gemini`) goes to that provider unless the path is a Cloud Code call
+/// (`.../v1internal:...`); everything else is Cloud Code.
+async fn route(
+    State(shared): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path();
+    if !path.contains("/v1internal:")
+        && let Some(p) = Provider::of_path(path)
+    {
+        return providers::dispatch(shared, p, method, uri, headers, body).await;
+    }
+    cloudcode::dispatch(State(shared), method, uri, headers, body).await
 }
 
 /// A running fake. Dropping it stops the server.
@@ -172,7 +196,7 @@ impl FakeUpstream {
             .route("/token", post(oauth::token))
             .route("/oauth2/v2/userinfo", get(oauth::userinfo))
             .nest("/__fake", control::router())
-            .fallback(cloudcode::dispatch)
+            .fallback(route)
             .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
             .with_state(shared.clone());
         let listener = listener.tap_io(|tcp| {
@@ -217,6 +241,100 @@ impl FakeUpstream {
     /// `http://127.0.0.1:PORT/__fake`.
     pub fn control_url(&self) -> String {
         format!("{}/__fake", self.base_url())
+    }
+
+    /// `http://127.0.0.1:PORT/anthropic`: the base URL of the Anthropic-compatible API
+    /// (requests go to `/anthropic/v1/messages`).
+    pub fn anthropic_url(&self) -> String {
+        format!("{}/anthropic", self.base_url())
+    }
+
+    /// `http://127.0.0.1:PORT/openai/v1`: the base URL of the OpenAI-compatible API
+    /// (requests go to `/openai/v1/chat/completions`).
+    pub fn openai_url(&self) -> String {
+        format!("{}/openai/v1", self.base_url())
+    }
+
+    /// `http://127.0.0.1:PORT/gemini`: the base URL of the Gemini API (requests go to
+    /// `/gemini/v1beta/models/{model}:generateContent`).
+    pub fn gemini_url(&self) -> String {
+        format!("{}/gemini", self.base_url())
+    }
+
+    /// The base URL a client of `provider` is configured with (see the three above).
+    pub fn provider_url(&self, provider: Provider) -> String {
+        match provider {
+            Provider::Anthropic => self.anthropic_url(),
+            Provider::OpenAi => self.openai_url(),
+            Provider::Gemini => self.gemini_url(),
+        }
+    }
+
+    /// Registers (or replaces, by key string) an API key of `provider`. Scripts and the
+    /// request log name it by `label` (the key itself when `label` is empty).
+    pub fn add_api_key(&self, provider: Provider, key: &str, label: &str) {
+        self.shared
+            .lock()
+            .add_api_key(ApiKeySpec::new(provider, key, label));
+    }
+
+    /// Revokes an API key (by key string or label): it then gets the provider's
+    /// invalid-key error.
+    pub fn revoke_api_key(&self, key_or_label: &str) {
+        self.set_key_revoked(key_or_label, true);
+    }
+
+    /// Undoes [`FakeUpstream::revoke_api_key`].
+    pub fn restore_api_key(&self, key_or_label: &str) {
+        self.set_key_revoked(key_or_label, false);
+    }
+
+    fn set_key_revoked(&self, key_or_label: &str, revoked: bool) {
+        self.shared.lock().set_key_revoked(key_or_label, revoked);
+    }
+
+    /// The registered API keys.
+    pub fn api_keys(&self) -> Vec<ApiKeySpec> {
+        self.shared
+            .lock()
+            .api_keys
+            .iter()
+            .map(|k| k.spec.clone())
+            .collect()
+    }
+
+    /// Restricts the models an API-key provider serves (`None`: any model id). Other models
+    /// get the provider's 404. For OpenAI the list is also what `GET /v1/models` returns.
+    pub fn set_provider_models(&self, provider: Provider, models: Option<Vec<String>>) {
+        let mut inner = self.shared.lock();
+        match models {
+            Some(m) => inner.provider_models.insert(provider, m),
+            None => inner.provider_models.remove(&provider),
+        };
+    }
+
+    /// Issues a thinking signature only `provider` accepts (for hand-built Anthropic
+    /// histories; the Gemini API uses [`FakeUpstream::issue_signature`] with
+    /// [`Family::Gemini`]).
+    pub fn issue_provider_signature(&self, provider: Provider) -> String {
+        self.shared.lock().signatures.issue_for_provider(provider)
+    }
+
+    /// Generate calls (`messages`, `chat/completions`, `generateContent`,
+    /// `streamGenerateContent`) made to `provider` with the key labelled `label`, whatever
+    /// their outcome (calls with a revoked key count; unknown keys have no label).
+    pub fn provider_calls(&self, provider: Provider, label: &str) -> Vec<RecordedRequest> {
+        self.shared
+            .lock()
+            .log
+            .iter()
+            .filter(|r| {
+                r.is_generate()
+                    && r.provider.as_deref() == Some(provider.as_str())
+                    && r.account.as_deref() == Some(label)
+            })
+            .cloned()
+            .collect()
     }
 
     /// Adds (or replaces, by email) an account.
@@ -292,11 +410,7 @@ impl FakeUpstream {
 
     /// The behaviour used when the account's queues are empty (`None`: `Ok`).
     pub fn set_default_behavior(&self, email: &str, behavior: Option<Behavior>) {
-        let mut inner = self.shared.lock();
-        match behavior {
-            Some(b) => inner.defaults.insert(email.to_string(), b),
-            None => inner.defaults.remove(email),
-        };
+        self.shared.lock().set_default(email, behavior);
     }
 
     /// Appends failures for every call under `prefix` (e.g. `/ep1`), consumed one per call.
