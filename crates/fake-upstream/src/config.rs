@@ -230,6 +230,8 @@ pub struct FakeConfig {
     pub token_ttl_secs: u64,
     /// Accepted OAuth clients; empty accepts any.
     pub oauth_clients: Vec<OAuthClient>,
+    /// API keys of the API-key providers present at start (and after `reset`).
+    pub api_keys: Vec<ApiKeySpec>,
 }
 
 impl Default for FakeConfig {
@@ -239,6 +241,85 @@ impl Default for FakeConfig {
             models: default_models(),
             token_ttl_secs: 3600,
             oauth_clients: Vec::new(),
+            api_keys: Vec::new(),
+        }
+    }
+}
+
+/// An API-key provider the fake serves next to Cloud Code, each under its own path prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Provider {
+    /// Anthropic Messages API (and z.ai's compatible API) under `/anthropic`.
+    #[serde(rename = "anthropic")]
+    Anthropic,
+    /// OpenAI Chat Completions under `/openai` (base URL `/openai/v1`).
+    #[serde(rename = "openai")]
+    OpenAi,
+    /// Google's public Gemini API (`generativelanguage`) under `/gemini`.
+    #[serde(rename = "gemini")]
+    Gemini,
+}
+
+impl Provider {
+    /// Every provider.
+    pub const ALL: [Provider; 3] = [Provider::Anthropic, Provider::OpenAi, Provider::Gemini];
+
+    /// `anthropic`, `openai` or `gemini` (the JSON name and the recorded `provider`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Anthropic => "anthropic",
+            Provider::OpenAi => "openai",
+            Provider::Gemini => "gemini",
+        }
+    }
+
+    /// The path prefix the provider is served under (`/anthropic`, `/openai`, `/gemini`).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Provider::Anthropic => "/anthropic",
+            Provider::OpenAi => "/openai",
+            Provider::Gemini => "/gemini",
+        }
+    }
+
+    /// The provider whose prefix starts `path`.
+    pub fn of_path(path: &str) -> Option<Provider> {
+        Provider::ALL.into_iter().find(|p| {
+            path.strip_prefix(p.prefix())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+    }
+}
+
+/// One API key of an API-key provider: the provider's "account". Scripts and recorded
+/// requests name it by `label`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeySpec {
+    /// Which provider accepts the key.
+    pub provider: Provider,
+    /// The secret the client sends.
+    pub key: String,
+    /// The name scripts and the request log use (defaults to the key itself).
+    #[serde(default)]
+    pub label: String,
+}
+
+impl ApiKeySpec {
+    /// A key with a label.
+    pub fn new(provider: Provider, key: impl Into<String>, label: impl Into<String>) -> ApiKeySpec {
+        ApiKeySpec {
+            provider,
+            key: key.into(),
+            label: label.into(),
+        }
+    }
+
+    /// The label, or the key when the label is empty.
+    pub fn name(&self) -> &str {
+        if self.label.is_empty() {
+            &self.key
+        } else {
+            &self.label
         }
     }
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::config::{AccountSpec, AuthCode, Family, ModelSpec, QuotaSpec};
+use crate::config::{AccountSpec, ApiKeySpec, AuthCode, Family, ModelSpec, Provider, QuotaSpec};
 use crate::record::RequestFilter;
 use crate::script::Behavior;
 use crate::state::{Shared, normalize_prefix};
@@ -33,6 +33,9 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/models", post(set_models).get(get_models))
         .route("/requests", get(requests).delete(clear_requests))
         .route("/signatures", post(signature))
+        .route("/api_keys", post(add_api_key).get(list_api_keys))
+        .route("/api_keys/revoke", post(revoke_api_key))
+        .route("/provider_models", post(provider_models))
         .route("/reset", post(reset))
 }
 
@@ -181,6 +184,7 @@ async fn onboarding(State(s): State<Shared>, body: Bytes) -> Response {
 
 #[derive(Deserialize)]
 struct ScriptBody {
+    #[serde(alias = "account", alias = "label", alias = "key")]
     email: String,
     #[serde(default)]
     model: Option<String>,
@@ -198,6 +202,7 @@ async fn script(State(s): State<Shared>, body: Bytes) -> Response {
 
 #[derive(Deserialize)]
 struct DefaultBody {
+    #[serde(alias = "account", alias = "label", alias = "key")]
     email: String,
     behavior: Option<Behavior>,
 }
@@ -207,11 +212,7 @@ async fn default_behavior(State(s): State<Shared>, body: Bytes) -> Response {
         Ok(v) => v,
         Err(r) => return *r,
     };
-    let mut inner = s.lock();
-    match b.behavior {
-        Some(beh) => inner.defaults.insert(b.email, beh),
-        None => inner.defaults.remove(&b.email),
-    };
+    s.lock().set_default(&b.email, b.behavior);
     ok(json!({"ok": true}))
 }
 
@@ -316,7 +317,10 @@ async fn clear_requests(State(s): State<Shared>) -> Response {
 
 #[derive(Deserialize)]
 struct SignatureBody {
-    family: Family,
+    #[serde(default)]
+    family: Option<Family>,
+    #[serde(default)]
+    provider: Option<Provider>,
 }
 
 async fn signature(State(s): State<Shared>, body: Bytes) -> Response {
@@ -324,8 +328,88 @@ async fn signature(State(s): State<Shared>, body: Bytes) -> Response {
         Ok(v) => v,
         Err(r) => return *r,
     };
-    let sig = s.lock().signatures.issue(b.family);
+    let mut inner = s.lock();
+    let sig = match (b.family, b.provider) {
+        (Some(f), None) => inner.signatures.issue(f),
+        (None, Some(p)) => inner.signatures.issue_for_provider(p),
+        _ => {
+            return bad(
+                StatusCode::BAD_REQUEST,
+                "give exactly one of family, provider",
+            );
+        }
+    };
     ok(json!({"signature": sig}))
+}
+
+async fn add_api_key(State(s): State<Shared>, body: Bytes) -> Response {
+    let spec: ApiKeySpec = match parse(&body) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    if spec.key.is_empty() {
+        return bad(StatusCode::BAD_REQUEST, "key is required");
+    }
+    let label = spec.name().to_string();
+    s.lock().add_api_key(spec);
+    ok(json!({"ok": true, "label": label}))
+}
+
+async fn list_api_keys(State(s): State<Shared>) -> Response {
+    let inner = s.lock();
+    let list: Vec<Value> = inner
+        .api_keys
+        .iter()
+        .map(|k| {
+            json!({
+                "provider": k.spec.provider,
+                "key": k.spec.key,
+                "label": k.spec.label,
+                "revoked": k.revoked,
+            })
+        })
+        .collect();
+    ok(Value::Array(list))
+}
+
+#[derive(Deserialize)]
+struct RevokeKeyBody {
+    #[serde(alias = "label")]
+    key: String,
+    #[serde(default = "yes")]
+    revoked: bool,
+}
+
+async fn revoke_api_key(State(s): State<Shared>, body: Bytes) -> Response {
+    let b: RevokeKeyBody = match parse(&body) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    if s.lock().set_key_revoked(&b.key, b.revoked) {
+        ok(json!({"ok": true}))
+    } else {
+        bad(StatusCode::NOT_FOUND, format!("unknown api key {}", b.key))
+    }
+}
+
+#[derive(Deserialize)]
+struct ProviderModelsBody {
+    provider: Provider,
+    #[serde(default)]
+    models: Option<Vec<String>>,
+}
+
+async fn provider_models(State(s): State<Shared>, body: Bytes) -> Response {
+    let b: ProviderModelsBody = match parse(&body) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let mut inner = s.lock();
+    match b.models {
+        Some(m) => inner.provider_models.insert(b.provider, m),
+        None => inner.provider_models.remove(&b.provider),
+    };
+    ok(json!({"ok": true}))
 }
 
 async fn reset(State(s): State<Shared>) -> Response {

@@ -107,6 +107,7 @@ pub(crate) async fn token(
         prefix: String::new(),
         account,
         status,
+        provider: None,
     });
     drop(inner);
     json_response(status, &reply)
@@ -310,6 +311,7 @@ pub(crate) async fn userinfo(
         prefix: String::new(),
         account,
         status,
+        provider: None,
     });
     drop(inner);
     json_response(status, &body)

@@ -29,12 +29,19 @@ pub struct RecordedRequest {
     pub account: Option<String>,
     /// Status code the fake answered with.
     pub status: u16,
+    /// API-key provider (`anthropic`, `openai`, `gemini`); `None` for Cloud Code and OAuth.
+    #[serde(default)]
+    pub provider: Option<String>,
 }
 
 impl RecordedRequest {
-    /// Whether this is a generate call (`generateContent` or `streamGenerateContent`).
+    /// Whether this is a generate call: `generateContent` or `streamGenerateContent`
+    /// (Cloud Code and Gemini API), Anthropic `messages`, OpenAI `chat/completions`.
     pub fn is_generate(&self) -> bool {
-        self.endpoint == "generateContent" || self.endpoint == "streamGenerateContent"
+        matches!(
+            self.endpoint.as_str(),
+            "generateContent" | "streamGenerateContent" | "messages" | "chat/completions"
+        )
     }
 
     /// A header value by (case-insensitive) name.
@@ -64,10 +71,13 @@ pub(crate) fn headers_of(headers: &HeaderMap) -> BTreeMap<String, String> {
 pub struct RequestFilter {
     /// Only this endpoint (`generateContent`, `token`, ...).
     pub endpoint: Option<String>,
-    /// Only requests attributed to this account.
+    /// Only requests attributed to this account (an email, or an API key's label).
+    #[serde(alias = "account", alias = "label")]
     pub email: Option<String>,
     /// Only requests under this prefix (`""` for the default base).
     pub prefix: Option<String>,
+    /// Only requests to this API-key provider (`anthropic`, `openai`, `gemini`).
+    pub provider: Option<String>,
 }
 
 impl RequestFilter {
@@ -78,5 +88,9 @@ impl RequestFilter {
                 .as_ref()
                 .is_none_or(|e| r.account.as_deref() == Some(e.as_str()))
             && self.prefix.as_ref().is_none_or(|p| *p == r.prefix)
+            && self
+                .provider
+                .as_ref()
+                .is_none_or(|p| r.provider.as_deref() == Some(p.as_str()))
     }
 }

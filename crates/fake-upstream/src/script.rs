@@ -99,6 +99,17 @@ pub enum Behavior {
     /// Stream the `Ok` answer one word per event and drop the connection after this many
     /// events (never more than all but the final one), without a final chunk.
     CutAfter(usize),
+    /// Stream the `Ok` answer one word per event, then after this many events (never more
+    /// than all but the final one) an in-band error event of the provider for `status`, and
+    /// end the stream (Anthropic: `event: error` with `overloaded_error` for 529; OpenAI:
+    /// `data: {"error":{...}}` without `[DONE]`; Google: `data: {"error":{...}}`).
+    /// Non-stream calls get the plain `status` error instead.
+    StreamError {
+        /// Content events sent before the error.
+        after: usize,
+        /// HTTP status the error event stands for (529, 500, 503, ...).
+        status: u16,
+    },
     /// General form of the timing modifiers around another behaviour.
     Delayed {
         /// Delay before the response head.
@@ -128,6 +139,11 @@ impl Behavior {
         }
     }
 
+    /// `StreamError` shorthand.
+    pub fn stream_error(after: usize, status: u16) -> Behavior {
+        Behavior::StreamError { after, status }
+    }
+
     /// `Text` shorthand.
     pub fn text(text: impl Into<String>) -> Behavior {
         Behavior::Text(text.into())
@@ -148,6 +164,10 @@ impl Behavior {
                 cut_after: Some(*n),
                 ..Timing::plain(&Behavior::Ok)
             },
+            Behavior::StreamError { after, status } => Timing {
+                stream_error: Some((*after, *status)),
+                ..Timing::plain(&Behavior::Ok)
+            },
             Behavior::Delayed {
                 first_byte,
                 between_chunks,
@@ -158,6 +178,7 @@ impl Behavior {
                     first_byte: *first_byte + inner.first_byte,
                     between_chunks: *between_chunks + inner.between_chunks,
                     cut_after: inner.cut_after,
+                    stream_error: inner.stream_error,
                     behavior: inner.behavior,
                 }
             }
@@ -171,6 +192,8 @@ pub(crate) struct Timing<'a> {
     pub first_byte: Duration,
     pub between_chunks: Duration,
     pub cut_after: Option<usize>,
+    /// `StreamError`: content events before the error, and the error's status.
+    pub stream_error: Option<(usize, u16)>,
     pub behavior: &'a Behavior,
 }
 
@@ -180,6 +203,7 @@ impl<'a> Timing<'a> {
             first_byte: Duration::ZERO,
             between_chunks: Duration::ZERO,
             cut_after: None,
+            stream_error: None,
             behavior,
         }
     }
@@ -216,6 +240,10 @@ mod tests {
             (
                 Behavior::SlowFirstByte(Duration::from_millis(250)),
                 serde_json::json!({"slow_first_byte":250}),
+            ),
+            (
+                Behavior::stream_error(2, 529),
+                serde_json::json!({"stream_error":{"after":2,"status":529}}),
             ),
             (
                 Behavior::quota_exhausted("1h"),

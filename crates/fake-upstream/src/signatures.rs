@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
-use crate::config::{Family, ModelSpec};
+use crate::config::{Family, ModelSpec, Provider};
 use crate::errors::{self, GoogleError};
 use crate::validate::{field, items};
 
@@ -24,6 +24,7 @@ pub const DUMMY_SIGNATURES: [&str; 2] = [
 #[derive(Debug, Default)]
 pub struct SignatureRegistry {
     issued: HashMap<String, Family>,
+    by_provider: HashMap<String, Provider>,
     next: u64,
 }
 
@@ -39,6 +40,24 @@ impl SignatureRegistry {
         let sig = STANDARD.encode(raw.as_bytes());
         self.issued.insert(sig.clone(), family);
         sig
+    }
+
+    /// Issues a thinking signature of an API-key provider (only that provider accepts it).
+    pub fn issue_for_provider(&mut self, provider: Provider) -> String {
+        self.next += 1;
+        let raw = format!(
+            "uplink-fake-thinking-signature:{}:{:08}",
+            provider.as_str(),
+            self.next
+        );
+        let sig = STANDARD.encode(raw.as_bytes());
+        self.by_provider.insert(sig.clone(), provider);
+        sig
+    }
+
+    /// The API-key provider a signature was issued by, if the fake issued it.
+    pub fn provider_of(&self, sig: &str) -> Option<Provider> {
+        self.by_provider.get(sig).copied()
     }
 
     /// The family a signature was issued for, if the fake issued it.

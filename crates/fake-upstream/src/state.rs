@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::config::{AccountSpec, AuthCode, FakeConfig, ModelSpec, QuotaSpec};
+use crate::config::{
+    AccountSpec, ApiKeySpec, AuthCode, FakeConfig, ModelSpec, Provider, QuotaSpec,
+};
 use crate::record::RecordedRequest;
 use crate::script::Behavior;
 use crate::signatures::SignatureRegistry;
@@ -59,9 +61,29 @@ pub(crate) enum TokenProblem {
 
 type QueueKey = (String, Option<String>);
 
+/// An API key with its revocation flag.
+pub(crate) struct ApiKey {
+    pub spec: ApiKeySpec,
+    pub revoked: bool,
+}
+
+/// Why an API key was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyProblem {
+    /// No key in the request.
+    Missing,
+    /// A key the provider does not know (or one of another provider).
+    Unknown,
+    /// A registered key that was revoked.
+    Revoked,
+}
+
 pub(crate) struct Inner {
     pub initial: FakeConfig,
     pub accounts: Vec<Account>,
+    pub api_keys: Vec<ApiKey>,
+    /// Models an API-key provider serves; absent means any model id is served.
+    pub provider_models: HashMap<Provider, Vec<String>>,
     pub tokens: HashMap<String, Token>,
     pub codes: HashMap<String, CodeState>,
     pub queues: HashMap<QueueKey, VecDeque<Behavior>>,
@@ -82,6 +104,8 @@ impl Inner {
         let mut inner = Inner {
             initial: config.clone(),
             accounts: Vec::new(),
+            api_keys: Vec::new(),
+            provider_models: HashMap::new(),
             tokens: HashMap::new(),
             codes: HashMap::new(),
             queues: HashMap::new(),
@@ -105,6 +129,8 @@ impl Inner {
     pub fn reset(&mut self) {
         let config = self.initial.clone();
         self.accounts.clear();
+        self.api_keys.clear();
+        self.provider_models.clear();
         self.tokens.clear();
         self.codes.clear();
         self.queues.clear();
@@ -118,6 +144,64 @@ impl Inner {
         for a in config.accounts {
             self.add_account(a);
         }
+        for k in config.api_keys {
+            self.add_api_key(k);
+        }
+    }
+
+    /// Adds an API key, replacing one with the same key string.
+    pub fn add_api_key(&mut self, mut spec: ApiKeySpec) {
+        if spec.label.is_empty() {
+            spec.label.clone_from(&spec.key);
+        }
+        self.api_keys.retain(|k| k.spec.key != spec.key);
+        self.api_keys.push(ApiKey {
+            spec,
+            revoked: false,
+        });
+    }
+
+    /// Revokes (or restores) the keys whose key string or label is `name`; returns whether
+    /// any matched.
+    pub fn set_key_revoked(&mut self, name: &str, revoked: bool) -> bool {
+        let mut found = false;
+        for k in &mut self.api_keys {
+            if k.spec.key == name || k.spec.label == name {
+                k.revoked = revoked;
+                found = true;
+            }
+        }
+        found
+    }
+
+    /// The label of the key `key` of `provider`, if it is registered and not revoked.
+    pub fn key_owner(&self, provider: Provider, key: Option<&str>) -> Result<String, KeyProblem> {
+        let key = key.filter(|k| !k.is_empty()).ok_or(KeyProblem::Missing)?;
+        let k = self
+            .api_keys
+            .iter()
+            .find(|k| k.spec.provider == provider && k.spec.key == key)
+            .ok_or(KeyProblem::Unknown)?;
+        if k.revoked {
+            return Err(KeyProblem::Revoked);
+        }
+        Ok(k.spec.label.clone())
+    }
+
+    /// The name scripts are queued under: a registered API key's label for its key string,
+    /// anything else unchanged (emails, labels).
+    pub fn script_name(&self, name: &str) -> String {
+        self.api_keys
+            .iter()
+            .find(|k| k.spec.key == name)
+            .map_or_else(|| name.to_string(), |k| k.spec.label.clone())
+    }
+
+    /// Whether `provider` serves `model` (any model unless a list was set).
+    pub fn provider_serves(&self, provider: Provider, model: &str) -> bool {
+        self.provider_models
+            .get(&provider)
+            .is_none_or(|list| list.iter().any(|m| m == model))
     }
 
     /// Adds an account, replacing one with the same email.
@@ -195,10 +279,20 @@ impl Inner {
 
     /// Appends behaviours to the queue of (email, model).
     pub fn enqueue(&mut self, email: &str, model: Option<&str>, behaviors: Vec<Behavior>) {
+        let name = self.script_name(email);
         self.queues
-            .entry((email.to_string(), model.map(str::to_string)))
+            .entry((name, model.map(str::to_string)))
             .or_default()
             .extend(behaviors);
+    }
+
+    /// Sets (or with `None` clears) the default behaviour of an account or API key.
+    pub fn set_default(&mut self, name: &str, behavior: Option<Behavior>) {
+        let name = self.script_name(name);
+        match behavior {
+            Some(b) => self.defaults.insert(name, b),
+            None => self.defaults.remove(&name),
+        };
     }
 
     /// The next scripted behaviour for a generate call: the (email, model) queue first,

@@ -34,8 +34,13 @@ pub(crate) fn generate(
     let first_byte = timing.first_byte;
     let between = timing.between_chunks;
     let cut_after = timing.cut_after;
+    let stream_error = timing.stream_error;
     let inner_behavior = timing.behavior.clone();
-    if let Some(e) = error_of(&inner_behavior, &model.id, inner, Some(token)) {
+    let error = match stream_error {
+        Some((_, status)) if !stream => Some(errors::server_error(status)),
+        _ => error_of(&inner_behavior, &model.id, inner, Some(token)),
+    };
+    if let Some(e) = error {
         let mut o = Outcome::error(e, who);
         o.first_byte = first_byte;
         return o;
@@ -43,7 +48,7 @@ pub(crate) fn generate(
     let n = inner.next_counter();
     let reply = respond::content_reply(
         &inner_behavior,
-        cut_after.is_some(),
+        cut_after.is_some() || stream_error.is_some(),
         &mut Ctx {
             model: &model,
             request: &request,
@@ -66,12 +71,21 @@ pub(crate) fn generate(
         if let Some(n) = cut_after {
             frames.truncate(n.min(frames.len().saturating_sub(1)));
         }
+        if let Some((n, status)) = stream_error {
+            frames.truncate(n.min(frames.len().saturating_sub(1)));
+            frames.push(respond::sse_frame(&errors::server_error(status).body));
+        }
         (
             "text/event-stream",
             respond::timed_body(frames, between, cut_after.is_some()),
         )
     } else {
-        let array = Value::Array(reply.payloads.clone());
+        let mut payloads = reply.payloads.clone();
+        if let Some((n, status)) = stream_error {
+            payloads.truncate(n.min(payloads.len().saturating_sub(1)));
+            payloads.push(errors::server_error(status).body);
+        }
+        let array = Value::Array(payloads);
         let frames = if cut_after.is_some() {
             Vec::new()
         } else {

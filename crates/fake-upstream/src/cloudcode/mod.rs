@@ -91,6 +91,7 @@ pub(crate) async fn dispatch(
             prefix,
             account: outcome.account.clone(),
             status: outcome.status,
+            provider: None,
         });
         outcome
     };

@@ -571,3 +571,31 @@ static THINKING_LEVEL: EnumDesc = EnumDesc {
         "HIGH",
     ],
 };
+
+// ---- Gemini API (generativelanguage v1beta), the same messages without the envelope ----
+
+/// `google.ai.generativelanguage.v1beta.GenerateContentRequest` (the model also comes from
+/// the path).
+pub(crate) static GEMINI_API_REQUEST: MsgDesc = MsgDesc {
+    name: "google.ai.generativelanguage.v1beta.GenerateContentRequest",
+    fields: &[
+        f("model", Kind::Str),
+        rep("contents", Kind::Msg(&CONTENT)),
+        f("systemInstruction", Kind::Msg(&CONTENT)),
+        f("cachedContent", Kind::Str),
+        rep("tools", Kind::Msg(&TOOL)),
+        f("toolConfig", Kind::Msg(&TOOL_CONFIG)),
+        rep("safetySettings", Kind::Msg(&SAFETY_SETTING)),
+        f("generationConfig", Kind::Msg(&GENERATION_CONFIG)),
+    ],
+};
+
+/// `google.ai.generativelanguage.v1beta.CountTokensRequest`.
+pub(crate) static GEMINI_API_COUNT: MsgDesc = MsgDesc {
+    name: "google.ai.generativelanguage.v1beta.CountTokensRequest",
+    fields: &[
+        f("model", Kind::Str),
+        rep("contents", Kind::Msg(&CONTENT)),
+        f("generateContentRequest", Kind::Msg(&GEMINI_API_REQUEST)),
+    ],
+};

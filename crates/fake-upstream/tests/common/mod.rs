@@ -139,3 +139,5 @@ pub fn message(body: &Value) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+pub mod providers;
