@@ -48,6 +48,7 @@ mod decode_openai_completions;
 mod decode_openai_responses;
 mod decode_openai_responses_config;
 mod encode_anthropic;
+mod encode_anthropic_request;
 mod encode_gemini;
 mod encode_gemini_config;
 mod encode_gemini_response;
@@ -62,6 +63,7 @@ pub mod schema;
 mod signatures;
 #[cfg(test)]
 pub(crate) mod test_support;
+mod tool_pairing;
 mod util;
 
 pub use count_tokens::{
@@ -84,6 +86,7 @@ pub use encode_anthropic::{
     anthropic_stop_reason, anthropic_usage, detached_signatures, encode_anthropic_count_tokens,
     encode_anthropic_message,
 };
+pub use encode_anthropic_request::{DEFAULT_MAX_TOKENS, encode_anthropic_request};
 pub use encode_gemini::{SKIP_SIGNATURE, encode_gemini_request};
 pub use encode_gemini_response::{
     GeminiChunkEncoder, encode_gemini_response, gemini_finish_reason, gemini_usage,
