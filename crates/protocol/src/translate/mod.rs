@@ -41,6 +41,7 @@ impl TranslateError {
 mod count_tokens;
 mod decode_anthropic;
 mod decode_anthropic_blocks;
+mod decode_anthropic_stream;
 mod decode_gemini;
 mod decode_gemini_response;
 mod decode_openai_chat;
@@ -72,6 +73,9 @@ pub use count_tokens::{
 pub use decode_anthropic::{
     AnthropicDecoded, decode_anthropic, decode_anthropic_count_tokens, decode_anthropic_request,
     is_billing_header, parse_user_id,
+};
+pub use decode_anthropic_stream::{
+    AnthropicStreamDecoder, anthropic_error_kind, decode_anthropic_message,
 };
 pub use decode_gemini::{decode_gemini, decode_gemini_count_tokens, decode_gemini_request};
 pub use decode_gemini_response::{
