@@ -54,6 +54,7 @@ mod encode_gemini;
 mod encode_gemini_config;
 mod encode_gemini_response;
 mod encode_openai_chat;
+mod encode_openai_chat_request;
 mod encode_openai_completions;
 mod encode_openai_responses;
 mod encode_openai_responses_stream;
@@ -96,6 +97,9 @@ pub use encode_gemini_response::{
     GeminiChunkEncoder, encode_gemini_response, gemini_finish_reason, gemini_usage,
 };
 pub use encode_openai_chat::{ChatChunkEncoder, encode_chat_completion, openai_finish_reason};
+pub use encode_openai_chat_request::{
+    OpenAiChatOptions, ReasoningReplay, encode_openai_chat_request, encode_openai_chat_request_with,
+};
 pub use encode_openai_completions::{CompletionChunkEncoder, encode_text_completion};
 pub use encode_openai_responses::encode_responses_response;
 pub use encode_openai_responses_stream::{ResponsesSse, ResponsesStreamEncoder};
