@@ -1,8 +1,9 @@
 //! Translators between client/upstream wire protocols and the neutral IR.
 //!
 //! Every function here is pure and synchronous. Decoders turn a client's body into
-//! an IR [`crate::ir::Request`]; encoders turn IR into an upstream's body or a
-//! client's answer. Failures are [`TranslateError`]s that name the offending field
+//! an IR [`crate::ir::Request`], or an upstream's answer into IR stream events
+//! (Gemini / Cloud Code, Anthropic, OpenAI-compatible); encoders turn IR into an
+//! upstream's body or a client's answer. Failures are [`TranslateError`]s that name the offending field
 //! and map to a 400 in the caller's protocol.
 
 use crate::error::{Dialect, ErrorBody, ErrorKind};
@@ -45,6 +46,7 @@ mod decode_anthropic_stream;
 mod decode_gemini;
 mod decode_gemini_response;
 mod decode_openai_chat;
+mod decode_openai_chat_stream;
 mod decode_openai_completions;
 mod decode_openai_responses;
 mod decode_openai_responses_config;
@@ -84,6 +86,9 @@ pub use decode_gemini_response::{
     usage_from as usage_from_gemini,
 };
 pub use decode_openai_chat::{decode_openai_chat, decode_openai_chat_request};
+pub use decode_openai_chat_stream::{
+    OpenAiChunkDecoder, decode_openai_chat_completion, openai_error_kind,
+};
 pub use decode_openai_completions::{decode_openai_completions, decode_openai_completions_request};
 pub use decode_openai_responses::{decode_openai_responses, decode_openai_responses_request};
 pub use encode_anthropic::{
