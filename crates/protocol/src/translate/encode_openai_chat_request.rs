@@ -33,8 +33,9 @@
 //! any non-default `temperature`/`top_p`/penalties — those are not sent to them;
 //! `top_k` and more than 4 stop sequences are not sent to OpenAI's own models;
 //! `n`, `seed`, `response_format` (`json_object` / `json_schema`);
-//! `reasoning_effort` from the IR effort (or a budget's level), not sent to
-//! OpenAI's non-reasoning models; `thinking: {"type": "enabled"|"disabled"}` for
+//! `reasoning_effort` from the IR effort (or a budget's level) — `none`,
+//! `minimal` and `xhigh` only to GPT-5 models, else clamped to `low`–`high` —
+//! not sent to OpenAI's non-reasoning models; `thinking: {"type": "enabled"|"disabled"}` for
 //! DeepSeek and GLM models, whose thinking toggle it is; `stream: true` with
 //! `stream_options.include_usage`; `user`.
 //!
@@ -87,6 +88,10 @@ pub struct OpenAiChatOptions {
     /// OpenAI's own API: no `top_k`, at most 4 stop sequences, and no
     /// `reasoning_effort` unless it is a reasoning model.
     pub openai_api: bool,
+    /// `reasoning_effort` may be `none`, `minimal` or `xhigh` (GPT-5 models);
+    /// otherwise only `low`, `medium` and `high` are sent (the o-series and
+    /// servers such as vLLM refuse other values), `none` is not sent at all.
+    pub extended_efforts: bool,
 }
 
 impl OpenAiChatOptions {
@@ -103,6 +108,7 @@ impl OpenAiChatOptions {
             thinking_toggle: deepseek || m.starts_with("glm"),
             reasoning_model: is_openai_reasoning_model(&m),
             openai_api: ModelFamily::of(&m) == ModelFamily::Gpt && !m.starts_with("gpt-oss"),
+            extended_efforts: m.starts_with("gpt-5"),
         }
     }
 }
@@ -162,7 +168,7 @@ pub fn encode_openai_chat_request_with(
         frequency_penalty: g.frequency_penalty.filter(|_| sampling),
         seed: g.seed,
         response_format: response_format(&req.response_format),
-        reasoning_effort: reasoning_effort(req)
+        reasoning_effort: reasoning_effort(req, opts.extended_efforts)
             .filter(|_| !opts.openai_api || opts.reasoning_model)
             .map(str::to_owned),
         thinking: thinking_toggle(req).filter(|_| opts.thinking_toggle),
@@ -485,17 +491,18 @@ fn response_format(format: &ResponseFormat) -> Option<ChatResponseFormat> {
 }
 
 /// `reasoning_effort` from the IR effort, else from a budget's level.
-fn reasoning_effort(req: &Request) -> Option<&'static str> {
+fn reasoning_effort(req: &Request, extended: bool) -> Option<&'static str> {
     let c = req.thinking.as_ref()?;
     if let Some(effort) = c.effort {
-        return Some(match effort {
-            ReasoningEffort::None => "none",
-            ReasoningEffort::Minimal => "minimal",
-            ReasoningEffort::Low => "low",
-            ReasoningEffort::Medium => "medium",
-            ReasoningEffort::High => "high",
-            ReasoningEffort::XHigh => "xhigh",
-        });
+        return match effort {
+            ReasoningEffort::None if extended => Some("none"),
+            ReasoningEffort::None => None,
+            ReasoningEffort::Minimal if extended => Some("minimal"),
+            ReasoningEffort::Minimal | ReasoningEffort::Low => Some("low"),
+            ReasoningEffort::Medium => Some("medium"),
+            ReasoningEffort::XHigh if extended => Some("xhigh"),
+            ReasoningEffort::High | ReasoningEffort::XHigh => Some("high"),
+        };
     }
     match (c.mode, c.budget_tokens) {
         (ThinkingMode::Disabled, _) | (_, None) | (_, Some(0)) => None,

@@ -349,3 +349,40 @@ fn tool_choice_only_with_tools() {
     req.tool_choice = ToolChoice::None;
     assert_eq!(encode(&req, "m")["tool_choice"], "none");
 }
+
+#[test]
+fn efforts_beyond_low_to_high_only_for_gpt_5() {
+    let with = |effort| Request {
+        messages: vec![Message::user_text("q")],
+        thinking: Some(ThinkingConfig {
+            mode: ThinkingMode::Adaptive,
+            budget_tokens: None,
+            effort: Some(effort),
+            include_thoughts: true,
+        }),
+        ..Request::default()
+    };
+    let effort = |e, model| encode(&with(e), model).get("reasoning_effort").cloned();
+    assert_eq!(
+        effort(ReasoningEffort::XHigh, "gpt-5.2"),
+        Some(json!("xhigh"))
+    );
+    assert_eq!(
+        effort(ReasoningEffort::None, "gpt-5.1"),
+        Some(json!("none"))
+    );
+    assert_eq!(
+        effort(ReasoningEffort::Minimal, "gpt-5"),
+        Some(json!("minimal"))
+    );
+    assert_eq!(effort(ReasoningEffort::XHigh, "o3"), Some(json!("high")));
+    assert_eq!(
+        effort(ReasoningEffort::Minimal, "qwen3-32b"),
+        Some(json!("low"))
+    );
+    assert_eq!(effort(ReasoningEffort::None, "qwen3-32b"), None);
+    // DeepSeek turns thinking off with its own toggle instead.
+    let v = encode(&with(ReasoningEffort::None), "deepseek-chat");
+    assert_eq!(v["thinking"], json!({"type": "disabled"}));
+    assert!(v.get("reasoning_effort").is_none());
+}
