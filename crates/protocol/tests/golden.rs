@@ -45,6 +45,11 @@ fn fixtures() -> PathBuf {
 #[path = "golden/anthropic.rs"]
 mod anthropic;
 
+/// The API-key upstream cases (`golden/upstream.rs`): Anthropic and
+/// OpenAI-compatible upstreams.
+#[path = "golden/upstream.rs"]
+mod upstream;
+
 fn updating() -> bool {
     std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1")
 }

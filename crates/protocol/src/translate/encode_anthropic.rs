@@ -309,6 +309,11 @@ impl AnthropicStreamEncoder {
             StreamEvent::Start { .. } => self.start(&mut out),
             StreamEvent::TextDelta(text) => {
                 if text.is_empty() {
+                    // An empty delta of another kind still ends the open block
+                    // (IR rule), but opens none.
+                    if !matches!(self.open, Open::None | Open::Text) {
+                        self.close(&mut out);
+                    }
                     return out;
                 }
                 self.ensure_open(&mut out, Open::Text);
@@ -317,6 +322,9 @@ impl AnthropicStreamEncoder {
             }
             StreamEvent::ThinkingDelta(text) => {
                 if text.is_empty() {
+                    if !matches!(self.open, Open::None | Open::Thinking) {
+                        self.close(&mut out);
+                    }
                     return out;
                 }
                 self.ensure_open(&mut out, Open::Thinking);

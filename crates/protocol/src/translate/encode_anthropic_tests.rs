@@ -361,3 +361,32 @@ fn nothing_but_usage_counts_after_the_finish() {
     let late: Vec<&'static str> = late.iter().map(|(n, _)| *n).collect();
     assert_eq!(late, names(&events));
 }
+
+#[test]
+fn an_empty_thinking_delta_ends_the_open_block_so_its_signature_is_a_thinking_block() {
+    // Interleaved thinking with `display: "omitted"`: a tool call, then a thinking
+    // block whose text is empty and whose signature follows.
+    let (events, enc) = run(&[
+        StreamEvent::ToolCallStart {
+            id: "t1".into(),
+            name: "f".into(),
+        },
+        StreamEvent::ToolCallDelta("{}".into()),
+        StreamEvent::ThinkingDelta(String::new()),
+        StreamEvent::Signature(claude("sig")),
+        StreamEvent::TextDelta(String::new()),
+        StreamEvent::TextDelta("done".into()),
+        StreamEvent::Finish(FinishReason::Stop),
+    ]);
+    assert!(enc.detached_signatures().is_empty());
+    let starts: Vec<&Value> = events
+        .iter()
+        .filter(|(n, _)| *n == "content_block_start")
+        .map(|(_, v)| &v["content_block"]["type"])
+        .collect();
+    assert_eq!(
+        starts,
+        [&json!("tool_use"), &json!("thinking"), &json!("text")]
+    );
+    assert!(events.iter().any(|(_, v)| v["delta"]["signature"] == "sig"));
+}

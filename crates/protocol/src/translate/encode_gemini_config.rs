@@ -32,11 +32,11 @@ use crate::ir::{
 /// Gemini accepts at most this many stop sequences.
 const MAX_STOP_SEQUENCES: usize = 5;
 /// Anthropic's smallest thinking budget.
-const CLAUDE_MIN_BUDGET: u32 = 1024;
+pub(crate) const CLAUDE_MIN_BUDGET: u32 = 1024;
 /// Budget for a Claude model asked to think without a size.
-const CLAUDE_DEFAULT_BUDGET: u32 = 16_384;
+pub(crate) const CLAUDE_DEFAULT_BUDGET: u32 = 16_384;
 /// Room left for the answer above the thinking budget.
-const ANSWER_HEADROOM: u32 = 8_192;
+pub(crate) const ANSWER_HEADROOM: u32 = 8_192;
 
 pub(crate) fn generation_config(
     req: &Request,
@@ -178,7 +178,7 @@ fn thinking(
     }
 }
 
-fn effort_budget(effort: ReasoningEffort) -> Option<u32> {
+pub(crate) fn effort_budget(effort: ReasoningEffort) -> Option<u32> {
     Some(match effort {
         ReasoningEffort::None => return None,
         ReasoningEffort::Minimal => 512,
@@ -198,7 +198,7 @@ fn effort_level(effort: ReasoningEffort) -> &'static str {
     }
 }
 
-fn budget_level(budget: u32) -> &'static str {
+pub(crate) fn budget_level(budget: u32) -> &'static str {
     match budget {
         0 => "minimal",
         1..=2_048 => "low",

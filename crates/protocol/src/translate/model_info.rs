@@ -107,6 +107,34 @@ pub fn thinking_control(model: &str) -> ThinkingControl {
     }
 }
 
+/// The `(major, minor)` version of a Claude model name: `claude-opus-4-6` and
+/// `claude-3-7-sonnet-20250219` both name it after `claude-`; a date suffix is not
+/// a minor version. `None` for other models or a name without a version.
+pub fn claude_version(model: &str) -> Option<(u32, u32)> {
+    let m = normalise(model);
+    let rest = m.strip_prefix("claude-")?;
+    let mut parts = rest.split(['-', '.', '@']);
+    let major = parts.find_map(|p| p.parse::<u32>().ok())?;
+    let minor = parts
+        .next()
+        .filter(|p| (1..=2).contains(&p.len()))
+        .and_then(|p| p.parse::<u32>().ok())
+        .unwrap_or(0);
+    Some((major, minor))
+}
+
+/// OpenAI's reasoning models (o1, o3, o4, GPT-5 except the `-chat` variants):
+/// they take `max_completion_tokens` (a `max_tokens` is refused) and only the
+/// default sampling parameters ("Unsupported value: 'temperature' … Only the
+/// default (1) value is supported").
+pub fn is_openai_reasoning_model(model: &str) -> bool {
+    let m = normalise(model);
+    let o_series = ["o1", "o3", "o4"]
+        .iter()
+        .any(|p| m == *p || m.starts_with(&format!("{p}-")));
+    o_series || (m.starts_with("gpt-5") && !m.contains("-chat"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +168,22 @@ mod tests {
             thinking_control("claude-opus-4-5-thinking"),
             ThinkingControl::ClaudeBudget
         );
+    }
+
+    #[test]
+    fn claude_versions_and_openai_reasoning_models() {
+        assert_eq!(claude_version("claude-opus-4-6"), Some((4, 6)));
+        assert_eq!(claude_version("claude-sonnet-4-5-20250929"), Some((4, 5)));
+        assert_eq!(claude_version("claude-3-7-sonnet-20250219"), Some((3, 7)));
+        assert_eq!(claude_version("claude-sonnet-5"), Some((5, 0)));
+        assert_eq!(claude_version("anthropic/claude-opus-4.7"), Some((4, 7)));
+        assert_eq!(claude_version("claude-opus-4-20250514"), Some((4, 0)));
+        assert_eq!(claude_version("glm-4.6"), None);
+        assert!(is_openai_reasoning_model("o3-mini"));
+        assert!(is_openai_reasoning_model("openai/gpt-5.1"));
+        assert!(is_openai_reasoning_model("o1"));
+        assert!(!is_openai_reasoning_model("gpt-5-chat-latest"));
+        assert!(!is_openai_reasoning_model("gpt-4o"));
+        assert!(!is_openai_reasoning_model("o1x"));
     }
 }

@@ -27,7 +27,7 @@ use uplink_protocol::translate::{
 
 use super::*;
 
-struct Store {
+pub(super) struct Store {
     families: HashMap<String, ModelFamily>,
     calls: HashMap<String, Signature>,
 }
@@ -50,7 +50,7 @@ fn family(name: &str) -> ModelFamily {
     }
 }
 
-fn store(meta: &Value) -> Store {
+pub(super) fn store(meta: &Value) -> Store {
     let mut s = Store {
         families: HashMap::new(),
         calls: HashMap::new(),
@@ -210,7 +210,11 @@ fn event_batches(path: &Path) -> Option<Vec<Vec<StreamEvent>>> {
     Some(batches)
 }
 
-fn check_named_sse(path: &Path, events: &[(&'static str, String)], failures: &mut Vec<String>) {
+pub(super) fn check_named_sse(
+    path: &Path,
+    events: &[(&'static str, String)],
+    failures: &mut Vec<String>,
+) {
     let mut text = String::new();
     for (name, data) in events {
         let _ = write!(text, "event: {name}\ndata: {data}\n\n");
