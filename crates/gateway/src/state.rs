@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 use crate::auth::ClientAuth;
 use crate::config::Config;
 use crate::monitor::Monitor;
-use crate::pool::Pool;
+use crate::pool::{Pool, Providers};
 use crate::router::ModelRouter;
 use crate::signatures::SignatureStore;
 use crate::storage::Storage;
@@ -47,6 +47,7 @@ struct Inner {
     signatures: Arc<SignatureStore>,
     router: RwLock<Arc<ModelRouter>>,
     monitor: Arc<Monitor>,
+    providers: Providers,
 }
 
 impl AppState {
@@ -61,6 +62,7 @@ impl AppState {
         let router = RwLock::new(Arc::new(ModelRouter::new(&config.model_mapping)));
         Self {
             inner: Arc::new(Inner {
+                providers: Providers::new(&config.providers),
                 router,
                 monitor: Arc::new(monitor),
                 config,
@@ -91,6 +93,11 @@ impl AppState {
 
     pub fn upstreams(&self) -> &Upstreams {
         &self.inner.upstreams
+    }
+
+    /// The API-key providers and their keys.
+    pub fn providers(&self) -> &Providers {
+        &self.inner.providers
     }
 
     pub fn monitor(&self) -> &Arc<Monitor> {

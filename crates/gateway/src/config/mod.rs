@@ -1,6 +1,7 @@
 //! Typed configuration: built-in defaults < TOML file < environment < flags,
 //! parsed into [`Config`] once, before anything binds or opens.
 
+pub mod providers;
 mod raw;
 
 use std::collections::HashMap;
@@ -128,6 +129,7 @@ pub struct Config {
     pub scheduling: SchedulingConfig,
     pub quota: QuotaConfig,
     pub monitor: MonitorSettings,
+    pub providers: Vec<providers::ProviderConfig>,
 }
 
 /// `[monitor]`: the request log.
@@ -263,7 +265,7 @@ impl Config {
         };
         raw.merge(&RawConfig::from_env(&sources.env)?);
         raw.merge(&sources.flags);
-        Config::from_raw(raw, data_dir, config_file)
+        Config::from_raw_with_env(raw, data_dir, config_file, &sources.env)
     }
 
     /// Validate a merged raw configuration.
@@ -272,6 +274,17 @@ impl Config {
         data_dir: PathBuf,
         config_file: Option<PathBuf>,
     ) -> Result<Config, ConfigError> {
+        Self::from_raw_with_env(raw, data_dir, config_file, &HashMap::new())
+    }
+
+    /// Validate, reading what settings point at in the environment (provider keys).
+    pub fn from_raw_with_env(
+        mut raw: RawConfig,
+        data_dir: PathBuf,
+        config_file: Option<PathBuf>,
+        env: &HashMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        let providers = providers::validate(raw.providers.take().unwrap_or_default(), env)?;
         let allow_lan_access = raw.allow_lan_access.unwrap_or(false);
         let ip = match raw.bind.as_deref().map(str::trim) {
             Some(bind) if !bind.is_empty() => {
@@ -509,6 +522,7 @@ impl Config {
                 .map(Duration::from_secs),
             },
             monitor,
+            providers,
         })
     }
 

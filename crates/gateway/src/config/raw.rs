@@ -33,6 +33,8 @@ pub struct RawConfig {
     pub scheduling: RawScheduling,
     #[serde(default)]
     pub monitor: RawMonitor,
+    /// `[[providers]]`; later layers replace the whole list.
+    pub providers: Option<Vec<super::providers::RawProvider>>,
     #[serde(default)]
     pub quota: RawQuota,
 }
@@ -126,6 +128,7 @@ impl RawConfig {
         overlay(&mut self.oauth.client_id, &later.oauth.client_id);
         overlay(&mut self.oauth.client_secret, &later.oauth.client_secret);
         overlay(&mut self.models.mapping, &later.models.mapping);
+        overlay(&mut self.providers, &later.providers);
         overlay(
             &mut self.models.background_model,
             &later.models.background_model,
@@ -217,6 +220,7 @@ impl RawConfig {
                 client_id: get("UPLINK_OAUTH_CLIENT_ID").map(str::to_owned),
                 client_secret: get("UPLINK_OAUTH_CLIENT_SECRET").map(str::to_owned),
             },
+            providers: None,
             models: RawModels {
                 mapping: None,
                 background_model: get("UPLINK_BACKGROUND_MODEL").map(str::to_owned),

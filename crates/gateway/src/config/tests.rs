@@ -358,3 +358,78 @@ fn scheduling_and_model_mapping() {
         assert!(msg.contains(needle), "{needle}: {msg}");
     }
 }
+
+#[test]
+fn providers_are_validated_and_route_by_model_and_protocol() {
+    use providers::{Dispatch, ProviderKind};
+    use uplink_protocol::error::Dialect;
+    let file = r#"
+[[providers]]
+id = "zai"
+kind = "anthropic"
+base_url = "https://api.z.ai/api/anthropic/"
+api_keys_env = "ZAI_KEYS"
+models = ["claude-*"]
+mapping = { "claude-*" = "glm-4.6" }
+dispatch = "fallback"
+protocols = ["anthropic"]
+
+[[providers]]
+id = "studio"
+kind = "gemini"
+base_url = "https://generativelanguage.googleapis.com"
+api_keys = ["k1", "k2"]
+models = ["gemini-2.5-flash"]
+"#;
+    let c = load(Some(file), &[("ZAI_KEYS", "z1, z2,")], RawConfig::default()).unwrap();
+    assert_eq!(c.providers.len(), 2);
+    let zai = &c.providers[0];
+    assert_eq!(
+        (zai.kind, zai.dispatch),
+        (ProviderKind::Anthropic, Dispatch::Fallback)
+    );
+    assert_eq!(zai.base_url, "https://api.z.ai/api/anthropic");
+    assert_eq!(zai.keys.len(), 2);
+    assert!(zai.serves(Dialect::Anthropic, "claude-sonnet-4-5"));
+    assert!(
+        !zai.serves(Dialect::OpenAi, "claude-sonnet-4-5"),
+        "protocols filter"
+    );
+    assert!(!zai.serves(Dialect::Anthropic, "gemini-2.5-flash"));
+    assert_eq!(zai.model_for("claude-sonnet-4-5"), "glm-4.6");
+    let studio = &c.providers[1];
+    assert_eq!(studio.dispatch, Dispatch::Pooled, "the default");
+    assert!(studio.serves(Dialect::OpenAi, "gemini-2.5-flash"));
+    assert_eq!(studio.model_for("gemini-2.5-flash"), "gemini-2.5-flash");
+
+    let base = "[[providers]]\nid = \"p\"\nkind = \"openai\"\nbase_url = \"http://h/v1\"\napi_keys = [\"k\"]\nmodels = [\"m\"]\n";
+    for (file, needle) in [
+        (base.replace("openai", "cohere"), "kind `cohere`"),
+        (base.replace("http://h/v1", "h/v1"), "not an http(s) URL"),
+        (
+            base.replace("api_keys = [\"k\"]", "api_keys = []"),
+            "no API key",
+        ),
+        (
+            base.replace("api_keys = [\"k\"]", "api_keys_env = \"NOPE\""),
+            "`NOPE`, which is not set",
+        ),
+        (
+            base.replace("models = [\"m\"]", "models = []"),
+            "lists no models",
+        ),
+        (
+            format!("{base}dispatch = \"sometimes\"\n"),
+            "dispatch `sometimes`",
+        ),
+        (format!("{base}protocols = [\"grpc\"]\n"), "protocol `grpc`"),
+        (format!("{base}\n{base}"), "used twice"),
+        (format!("{base}api_key = \"x\"\n"), "api_key"),
+    ] {
+        let msg = load(Some(&file), &[], RawConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(needle), "{needle}: {msg}");
+        assert!(!msg.contains("\"k\""), "keys are not echoed: {msg}");
+    }
+}

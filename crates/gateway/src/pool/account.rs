@@ -16,9 +16,21 @@ use crate::upstream::{Scope, UpstreamError};
 /// Key for a cooldown that covers every model.
 const ALL_MODELS: &str = "*";
 
+/// The API key of a provider account (`[[providers]]`).
+#[derive(Debug)]
+pub struct ProviderKey {
+    pub provider: std::sync::Arc<crate::config::providers::ProviderConfig>,
+    pub key: SecretString,
+    /// Position in the provider's key list, from 0.
+    pub index: usize,
+}
+
 #[derive(Debug)]
 pub struct Account {
+    /// Stored accounts have the database id; provider keys negative ids.
     pub id: i64,
+    /// Set for a provider's API key; `None` for a Cloud Code OAuth account.
+    pub key: Option<ProviderKey>,
     refresh_token: Mutex<SecretString>,
     email: Mutex<Option<String>>,
     /// Held across the refresh so that concurrent requests refresh once.
@@ -42,6 +54,7 @@ impl Account {
     pub fn from_record(record: AccountRecord) -> Self {
         Self {
             id: record.id,
+            key: None,
             refresh_token: Mutex::new(record.refresh_token),
             email: Mutex::new(record.email),
             token: tokio::sync::Mutex::new(None),
@@ -68,8 +81,29 @@ impl Account {
         }
     }
 
-    /// The email, or `account #id` when it is not known.
+    /// An account for one API key of a provider.
+    pub fn for_key(id: i64, key: ProviderKey) -> Self {
+        Self {
+            id,
+            key: Some(key),
+            refresh_token: Mutex::new(SecretString::from(String::new())),
+            email: Mutex::new(None),
+            token: tokio::sync::Mutex::new(None),
+            project: tokio::sync::Mutex::new(None),
+            health: Mutex::new(Health {
+                status: AccountStatus::Active,
+                reason: None,
+                cooldowns: HashMap::new(),
+                remaining: HashMap::new(),
+            }),
+        }
+    }
+
+    /// The email, `<provider>#<n>` for an API key, or `account #id`.
     pub fn label(&self) -> String {
+        if let Some(k) = &self.key {
+            return format!("{}#{}", k.provider.id, k.index + 1);
+        }
         self.email()
             .unwrap_or_else(|| format!("account #{}", self.id))
     }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-pub use account::Account;
+pub use account::{Account, ProviderKey};
 pub use quota::QuotaBook;
 pub use scheduler::Sessions;
 
@@ -88,15 +88,32 @@ impl Pool {
         scheduling: &SchedulingConfig,
     ) -> Result<Vec<Arc<Account>>, NoCandidate> {
         let ready = self.ready(model)?;
+        Ok(self.order(ready, session, scheduling, |account| {
+            account.remaining(model).unwrap_or(1.0)
+        }))
+    }
+
+    /// Order any set of ready accounts (Cloud Code and provider keys together)
+    /// by the scheduling mode; `remaining` weighs `balance`.
+    pub fn order(
+        &self,
+        accounts: Vec<Arc<Account>>,
+        session: Option<&str>,
+        scheduling: &SchedulingConfig,
+        remaining: impl Fn(&Account) -> f64,
+    ) -> Vec<Arc<Account>> {
+        if accounts.is_empty() {
+            return accounts;
+        }
         let turn = self.cursor.fetch_add(1, Ordering::Relaxed);
-        Ok(scheduler::order(
-            ready,
+        scheduler::order(
+            accounts,
             scheduling,
             session,
             &self.sessions,
             turn,
-            |account| account.remaining(model).unwrap_or(1.0),
-        ))
+            remaining,
+        )
     }
 
     /// Remember which account served a session (for `sticky`).
@@ -132,8 +149,8 @@ impl Pool {
         Ok(ready)
     }
 
-    /// Record a failed attempt: cool the account down and apply (and persist) any
-    /// change of state it calls for.
+    /// Record a failed attempt: cool the account down and apply (and persist, for
+    /// stored accounts) any change of state it calls for.
     pub async fn report_failure(
         &self,
         storage: &Storage,
@@ -160,6 +177,9 @@ impl Pool {
         };
         tracing::warn!(account = %account.label(), status = status.as_str(), "{reason}");
         account.set_status(status, Some(reason.to_owned()));
+        if account.key.is_some() {
+            return; // provider keys live in the config, not the database
+        }
         if let Err(e) = storage
             .set_account_status(account.id, status, Some(reason), url)
             .await
@@ -171,3 +191,48 @@ impl Pool {
 
 #[cfg(test)]
 mod tests;
+
+/// The API-key providers and their keys as pool members.
+#[derive(Debug, Default)]
+pub struct Providers {
+    pub list: Vec<(
+        Arc<crate::config::providers::ProviderConfig>,
+        Vec<Arc<Account>>,
+    )>,
+}
+
+impl Providers {
+    pub fn new(configs: &[crate::config::providers::ProviderConfig]) -> Self {
+        let mut next_id = -1;
+        let list = configs
+            .iter()
+            .map(|config| {
+                let config = Arc::new(config.clone());
+                let keys = config
+                    .keys
+                    .iter()
+                    .enumerate()
+                    .map(|(index, key)| {
+                        let id = next_id;
+                        next_id -= 1;
+                        Arc::new(Account::for_key(
+                            id,
+                            ProviderKey {
+                                provider: config.clone(),
+                                key: key.clone(),
+                                index,
+                            },
+                        ))
+                    })
+                    .collect();
+                (config, keys)
+            })
+            .collect();
+        Self { list }
+    }
+
+    /// Every key of every provider.
+    pub fn accounts(&self) -> impl Iterator<Item = &Arc<Account>> {
+        self.list.iter().flat_map(|(_, keys)| keys.iter())
+    }
+}

@@ -15,9 +15,12 @@ use uplink_protocol::translate::encode_gemini_request;
 
 use crate::api::ApiError;
 use crate::monitor::Note;
+use std::sync::Arc;
+
+use crate::config::providers::Dispatch;
 use crate::pool::{Account, NoCandidate};
 use crate::state::AppState;
-use crate::upstream::{EventStream, Next, UpstreamError, cloudcode};
+use crate::upstream::{EventStream, Next, UpstreamError, cloudcode, provider};
 
 /// A committed upstream answer: the events already read while peeking, then the
 /// rest of the stream.
@@ -63,56 +66,47 @@ pub async fn dispatch(
     let session = session_key(request);
     state.signatures().restore(request);
     super::media::inline_urls(&state.upstreams().http, request, dialect).await?;
-    let gemini = encode_gemini_request(request, &upstream_model)
-        .map_err(|e| ApiError::from_body(dialect, e.to_error_body(dialect)))?;
-    let inner = uplink_protocol::cloudcode::CloudCodeInnerRequest {
-        request: gemini,
-        session_id: request.meta.session_id.clone(),
-    };
-    let request_type =
-        uplink_protocol::cloudcode::request_type_for(&upstream_model, &inner.request);
-    let inner = serde_json::to_string(&inner).map_err(|e| {
-        ApiError::new(
-            dialect,
-            ErrorKind::Internal,
-            format!("cannot encode the upstream request: {e}"),
-        )
-    })?;
-
     let pool = state.pool();
     let scheduling = &state.config().scheduling;
-    let candidates = match pool.candidates(&upstream_model, Some(&session), scheduling) {
-        // Every account rests, but the first is back soon: wait for it.
-        Err(NoCandidate::AllCooling { shortest, .. })
-            if shortest <= scheduling.max_wait && Instant::now() + shortest < deadline =>
-        {
-            tracing::info!(
-                request_id,
-                "all accounts cooling; waiting {shortest:?} for the first"
-            );
-            tokio::time::sleep(shortest).await;
-            pool.candidates(&upstream_model, Some(&session), scheduling)
-        }
-        other => other,
-    }
-    .map_err(|why| no_candidate(dialect, &upstream_model, why))?;
+    let targets = plan(state, request, dialect, &upstream_model, &session, deadline).await?;
+    // Cloud Code's body is encoded once, and only if a Cloud Code account is tried.
+    let mut cloud: Option<(String, &'static str)> = None;
     let budget_end = Instant::now() + scheduling.retry_budget;
     let mut failures: Vec<(String, UpstreamError)> = Vec::new();
-    for account in candidates.iter().take(scheduling.max_attempts) {
+    for target in targets.iter().take(scheduling.max_attempts) {
+        let account = &target.account;
         if !failures.is_empty() && Instant::now() >= budget_end.min(deadline) {
             break;
         }
-        let envelope = Envelope {
-            upstream_model: &upstream_model,
-            inner: &inner,
-            request_id,
-            request_type,
+        let result = match &account.key {
+            Some(key) => {
+                match provider::send(&state.upstreams().http, key, &target.model, request).await {
+                    Ok(stream) => peek(stream, deadline, commit).await,
+                    Err(e) => Err(e),
+                }
+            }
+            None => {
+                if cloud.is_none() {
+                    cloud = Some(encode_cloud(request, &upstream_model, dialect)?);
+                }
+                let (inner, request_type) = cloud
+                    .as_ref()
+                    .map_or(("", "agent"), |(i, t)| (i.as_str(), *t));
+                let envelope = Envelope {
+                    upstream_model: &upstream_model,
+                    inner,
+                    request_id,
+                    request_type,
+                };
+                attempt(state, account, &envelope, deadline, commit).await
+            }
         };
-        match attempt(state, account, &envelope, deadline, commit).await {
+        match result {
             Ok((head, rest)) => {
                 pool.bind_session(&session, account);
                 note.update(|n| {
                     n.account = Some(account.label());
+                    n.mapped_model = Some(target.model.clone());
                     n.attempts = failures.len() as u32 + 1;
                 });
                 let rest = state
@@ -122,7 +116,7 @@ pub async fn dispatch(
                     note: note.clone(),
                     account: account.label(),
                     expose_account: state.config().expose_account_email,
-                    upstream_model,
+                    upstream_model: target.model.clone(),
                     head,
                     rest,
                     deadline,
@@ -137,7 +131,7 @@ pub async fn dispatch(
                     "upstream attempt failed: {}",
                     error.message
                 );
-                pool.report_failure(state.storage(), account, &upstream_model, &error)
+                pool.report_failure(state.storage(), account, &target.model, &error)
                     .await;
                 failures.push((account.label(), error));
                 note.update(|n| {
@@ -151,6 +145,140 @@ pub async fn dispatch(
         }
     }
     Err(exhausted(state, dialect, &upstream_model, &failures))
+}
+
+/// One candidate: an account and the model name it is asked for.
+struct Target {
+    account: Arc<Account>,
+    model: String,
+}
+
+/// The accounts to try, in order. Providers that serve the model join by their
+/// dispatch setting: `exclusive` replaces the Cloud Code pool, `pooled` is
+/// scheduled together with it, `fallback` comes after it.
+async fn plan(
+    state: &AppState,
+    request: &Request,
+    dialect: Dialect,
+    cloud_model: &str,
+    session: &str,
+    deadline: Instant,
+) -> Result<Vec<Target>, ApiError> {
+    let scheduling = &state.config().scheduling;
+    let (mut exclusive, mut pooled, mut fallback) = (Vec::new(), Vec::new(), Vec::new());
+    let mut any_exclusive = false;
+    for (config, keys) in &state.providers().list {
+        let model = if config.serves(dialect, &request.model) {
+            config.model_for(&request.model)
+        } else if config.serves(dialect, cloud_model) {
+            config.model_for(cloud_model)
+        } else {
+            continue;
+        };
+        let ready = keys
+            .iter()
+            .filter(|k| k.is_usable() && k.cooldown_left(&model).is_none())
+            .map(|k| Target {
+                account: k.clone(),
+                model: model.clone(),
+            });
+        match config.dispatch {
+            Dispatch::Exclusive => {
+                any_exclusive = true;
+                exclusive.extend(ready);
+            }
+            Dispatch::Pooled => pooled.extend(ready),
+            Dispatch::Fallback => fallback.extend(ready),
+            Dispatch::Off => {}
+        }
+    }
+    let pool = state.pool();
+    // Ordered once per request, whatever mix of accounts it is.
+    let order = |targets: Vec<Target>| -> Vec<Target> {
+        let models: std::collections::HashMap<i64, String> = targets
+            .iter()
+            .map(|t| (t.account.id, t.model.clone()))
+            .collect();
+        let model_of = |account: &Account| models.get(&account.id).cloned().unwrap_or_default();
+        let accounts = targets.into_iter().map(|t| t.account).collect();
+        pool.order(accounts, Some(session), scheduling, |account| {
+            account.remaining(&model_of(account)).unwrap_or(1.0)
+        })
+        .into_iter()
+        .map(|account| Target {
+            model: model_of(&account),
+            account,
+        })
+        .collect()
+    };
+    if any_exclusive {
+        if exclusive.is_empty() {
+            return Err(ApiError::new(
+                dialect,
+                ErrorKind::RateLimited,
+                format!(
+                    "Every key of the provider that serves {} is cooling down or disabled.",
+                    request.model
+                ),
+            )
+            .with_retry_after(1));
+        }
+        return Ok(order(exclusive));
+    }
+    let providers_ready = !pooled.is_empty() || !fallback.is_empty();
+    let cloud = match pool.ready(cloud_model) {
+        // Every account rests, but the first is back soon and nothing else can
+        // serve: wait for it.
+        Err(NoCandidate::AllCooling { shortest, .. })
+            if !providers_ready
+                && shortest <= scheduling.max_wait
+                && Instant::now() + shortest < deadline =>
+        {
+            tokio::time::sleep(shortest).await;
+            pool.ready(cloud_model)
+        }
+        other => other,
+    };
+    let mut targets = match cloud {
+        Ok(accounts) => {
+            let mut merged: Vec<Target> = accounts
+                .into_iter()
+                .map(|account| Target {
+                    account,
+                    model: cloud_model.to_owned(),
+                })
+                .collect();
+            merged.extend(pooled);
+            order(merged)
+        }
+        Err(why) if !providers_ready => return Err(no_candidate(dialect, cloud_model, why)),
+        Err(_) => order(pooled),
+    };
+    targets.extend(order(fallback));
+    Ok(targets)
+}
+
+/// The Cloud Code inner request, serialised once, and its `requestType`.
+fn encode_cloud(
+    request: &Request,
+    upstream_model: &str,
+    dialect: Dialect,
+) -> Result<(String, &'static str), ApiError> {
+    let gemini = encode_gemini_request(request, upstream_model)
+        .map_err(|e| ApiError::from_body(dialect, e.to_error_body(dialect)))?;
+    let inner = uplink_protocol::cloudcode::CloudCodeInnerRequest {
+        request: gemini,
+        session_id: request.meta.session_id.clone(),
+    };
+    let request_type = uplink_protocol::cloudcode::request_type_for(upstream_model, &inner.request);
+    let inner = serde_json::to_string(&inner).map_err(|e| {
+        ApiError::new(
+            dialect,
+            ErrorKind::Internal,
+            format!("cannot encode the upstream request: {e}"),
+        )
+    })?;
+    Ok((inner, request_type))
 }
 
 /// The session a request belongs to: what the client said (Anthropic
@@ -242,7 +370,10 @@ async fn attempt(
             return Err(error);
         }
         return peek(
-            cloudcode::events(response, envelope.upstream_model),
+            crate::upstream::stream::events(
+                response,
+                uplink_protocol::translate::GeminiStreamDecoder::new(envelope.upstream_model),
+            ),
             deadline,
             commit,
         )
@@ -388,9 +519,11 @@ fn exhausted(
         failures.len(),
         detail.join("; ")
     );
+    // When any attempt hit a limit, waiting helps: answer with that (429 with
+    // the real wait, else overload), not with whatever failed last.
     if failures
         .iter()
-        .all(|(_, e)| e.kind == ErrorKind::RateLimited)
+        .any(|(_, e)| e.kind == ErrorKind::RateLimited)
     {
         let wait = match state.pool().ready(model) {
             Err(NoCandidate::AllCooling { shortest, .. }) => shortest,
@@ -398,6 +531,12 @@ fn exhausted(
         };
         return ApiError::new(dialect, ErrorKind::RateLimited, message)
             .with_retry_after(wait.as_secs_f64().ceil().max(1.0) as u64);
+    }
+    if let Some((_, overloaded)) = failures
+        .iter()
+        .find(|(_, e)| e.kind == ErrorKind::Overloaded)
+    {
+        return upstream_error(dialect, overloaded).with_message(message);
     }
     upstream_error(dialect, last).with_message(message)
 }

@@ -5,6 +5,8 @@ pub mod cloudcode;
 pub mod error;
 pub mod http;
 pub mod oauth;
+pub mod provider;
+pub mod stream;
 
 pub use error::{AccountChange, Next, Scope, UpstreamError};
 

@@ -2,15 +2,11 @@
 //! discovery (`loadCodeAssist`, `onboardUser`), token counting, and the stream of
 //! IR events a `streamGenerateContent` answer becomes.
 
-mod stream;
-
 use std::time::Duration;
 
 use bytes::Bytes;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
-
-pub use stream::events;
 
 use super::error::UpstreamError;
 use crate::config::CloudCodeConfig;

@@ -1,6 +1,6 @@
-//! A `streamGenerateContent?alt=sse` answer as a stream of IR events: bytes are
-//! parsed into SSE events and each is translated as it arrives, never buffered
-//! whole.
+//! An upstream's SSE answer as a stream of IR events: bytes are parsed into SSE
+//! events and each is translated by the provider's [`ChunkDecoder`] as it
+//! arrives, never buffered whole.
 
 use std::collections::VecDeque;
 
@@ -8,35 +8,79 @@ use futures_util::{Stream, StreamExt};
 use uplink_protocol::error::ErrorKind;
 use uplink_protocol::ir::{StreamError, StreamEvent};
 use uplink_protocol::sse::SseParser;
-use uplink_protocol::translate::GeminiStreamDecoder;
+use uplink_protocol::translate::{AnthropicStreamDecoder, GeminiStreamDecoder, OpenAiChunkDecoder};
 
 use crate::upstream::EventStream;
 
-struct State<B> {
+/// Turns one upstream SSE event into IR events.
+pub trait ChunkDecoder: Send + 'static {
+    fn push(&mut self, event: Option<&str>, data: &[u8], out: &mut Vec<StreamEvent>);
+    /// The upstream's body ended: emit anything held back.
+    fn finish(&mut self, _out: &mut Vec<StreamEvent>) {}
+    /// Whether the upstream said the answer was complete.
+    fn saw_finish(&self) -> bool;
+}
+
+impl ChunkDecoder for AnthropicStreamDecoder {
+    fn push(&mut self, event: Option<&str>, data: &[u8], out: &mut Vec<StreamEvent>) {
+        self.push_event(event, data, out);
+    }
+
+    fn saw_finish(&self) -> bool {
+        AnthropicStreamDecoder::saw_finish(self)
+    }
+}
+
+impl ChunkDecoder for OpenAiChunkDecoder {
+    fn push(&mut self, _event: Option<&str>, data: &[u8], out: &mut Vec<StreamEvent>) {
+        self.push_data(data, out);
+    }
+
+    fn finish(&mut self, out: &mut Vec<StreamEvent>) {
+        OpenAiChunkDecoder::finish(self, out);
+    }
+
+    fn saw_finish(&self) -> bool {
+        OpenAiChunkDecoder::saw_finish(self)
+    }
+}
+
+impl ChunkDecoder for GeminiStreamDecoder {
+    fn push(&mut self, _event: Option<&str>, data: &[u8], out: &mut Vec<StreamEvent>) {
+        self.push_data(data, out);
+    }
+
+    fn saw_finish(&self) -> bool {
+        GeminiStreamDecoder::saw_finish(self)
+    }
+}
+
+struct State<B, D> {
     body: B,
     parser: SseParser,
-    decoder: GeminiStreamDecoder,
+    decoder: D,
     pending: VecDeque<StreamEvent>,
     done: bool,
 }
 
 /// Translate a successful streaming response into IR events. The stream always
-/// ends with `Finish` or `Error`: a body that stops before the upstream's
-/// `finishReason` yields an error event, never a silent success.
-pub fn events(response: reqwest::Response, upstream_model: &str) -> EventStream {
+/// ends with `Finish` or `Error`: a body that stops before the upstream said it
+/// finished yields an error event, never a silent success.
+pub fn events<D: ChunkDecoder>(response: reqwest::Response, decoder: D) -> EventStream {
     let state = State {
         body: response.bytes_stream(),
         parser: SseParser::new(),
-        decoder: GeminiStreamDecoder::new(upstream_model),
+        decoder,
         pending: VecDeque::new(),
         done: false,
     };
     Box::pin(futures_util::stream::unfold(state, next))
 }
 
-async fn next<B>(mut st: State<B>) -> Option<(StreamEvent, State<B>)>
+async fn next<B, D>(mut st: State<B, D>) -> Option<(StreamEvent, State<B, D>)>
 where
     B: Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
+    D: ChunkDecoder,
 {
     loop {
         if let Some(event) = st.pending.pop_front() {
@@ -55,7 +99,8 @@ where
             Some(Ok(chunk)) => match st.parser.feed(&chunk) {
                 Ok(frames) => {
                     for frame in frames {
-                        st.decoder.push_data(frame.data.as_bytes(), &mut out);
+                        st.decoder
+                            .push(frame.event.as_deref(), frame.data.as_bytes(), &mut out);
                     }
                 }
                 Err(e) => out.push(StreamEvent::Error(StreamError::new(
@@ -71,8 +116,10 @@ where
             }
             None => {
                 if let Some(frame) = st.parser.finish() {
-                    st.decoder.push_data(frame.data.as_bytes(), &mut out);
+                    st.decoder
+                        .push(frame.event.as_deref(), frame.data.as_bytes(), &mut out);
                 }
+                st.decoder.finish(&mut out);
                 if !st.decoder.saw_finish()
                     && !out.iter().any(|e| matches!(e, StreamEvent::Error(_)))
                 {

@@ -1,0 +1,141 @@
+//! API-key providers: send the IR request in the provider's own protocol and
+//! hand back its answer as IR events. Failures are classified like Cloud Code's,
+//! with one difference: a key the provider refuses is disabled.
+
+use secrecy::ExposeSecret;
+use uplink_protocol::error::ErrorKind;
+use uplink_protocol::ir::Request;
+use uplink_protocol::openai::StreamOptions;
+use uplink_protocol::translate::{
+    AnthropicStreamDecoder, GeminiStreamDecoder, OpenAiChunkDecoder, anthropic_error_kind,
+    encode_anthropic_request, encode_gemini_request, encode_openai_chat_request, openai_error_kind,
+};
+
+use std::time::Duration;
+
+use super::error::{AccountChange, Next, SHORT_BACKOFF, Scope, UpstreamError};
+use super::{EventStream, cloudcode::retry_after, stream};
+use crate::config::providers::ProviderKind;
+use crate::pool::ProviderKey;
+
+/// The Messages API version the gateway speaks to Anthropic-compatible upstreams.
+const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// Send `request` for `model` with one key of a provider.
+pub async fn send(
+    http: &reqwest::Client,
+    key: &ProviderKey,
+    model: &str,
+    request: &Request,
+) -> Result<EventStream, UpstreamError> {
+    let provider = &key.provider;
+    let secret = key.key.expose_secret();
+    let (builder, decoder): (
+        reqwest::RequestBuilder,
+        Box<dyn FnOnce(reqwest::Response) -> EventStream + Send>,
+    ) = match provider.kind {
+        ProviderKind::Gemini => {
+            let body = encode_gemini_request(request, model).map_err(translate_error)?;
+            let url = format!(
+                "{}/v1beta/models/{model}:streamGenerateContent?alt=sse",
+                provider.base_url
+            );
+            let decoder = GeminiStreamDecoder::new(model);
+            (
+                http.post(url).header("x-goog-api-key", secret).json(&body),
+                Box::new(move |r| stream::events(r, decoder)),
+            )
+        }
+        ProviderKind::Anthropic => {
+            let mut body = encode_anthropic_request(request, model).map_err(translate_error)?;
+            body.stream = Some(true);
+            let url = format!("{}/v1/messages", provider.base_url);
+            let decoder = AnthropicStreamDecoder::new(model);
+            (
+                http.post(url)
+                    .header("x-api-key", secret)
+                    .header("anthropic-version", ANTHROPIC_VERSION)
+                    .json(&body),
+                Box::new(move |r| stream::events(r, decoder)),
+            )
+        }
+        ProviderKind::OpenAi => {
+            let mut body = encode_openai_chat_request(request, model).map_err(translate_error)?;
+            body.stream = Some(true);
+            body.stream_options = Some(StreamOptions {
+                include_usage: Some(true),
+            });
+            let url = format!("{}/chat/completions", provider.base_url);
+            let decoder = OpenAiChunkDecoder::new();
+            (
+                http.post(url).bearer_auth(secret).json(&body),
+                Box::new(move |r| stream::events(r, decoder)),
+            )
+        }
+    };
+    let response = builder.send().await.map_err(|e| {
+        UpstreamError::network(format!("provider {} unreachable: {e}", provider.id))
+    })?;
+    let status = response.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(decoder(response));
+    }
+    let retry = retry_after(&response);
+    let body = response.bytes().await.unwrap_or_default();
+    Err(classify(provider.kind, status, &body, retry))
+}
+
+fn translate_error(e: uplink_protocol::translate::TranslateError) -> UpstreamError {
+    UpstreamError {
+        kind: ErrorKind::InvalidRequest,
+        next: Next::Fail,
+        ..UpstreamError::network(e.to_string())
+    }
+}
+
+/// A provider's error answer, classified like Google's: rate limits and
+/// overload rotate after a cooldown, client errors are final, and a refused key
+/// (401/403, or Gemini's 400 `API_KEY_INVALID`) disables that key.
+pub fn classify(
+    kind: ProviderKind,
+    status: u16,
+    body: &[u8],
+    retry: Option<Duration>,
+) -> UpstreamError {
+    let mut error = match kind {
+        ProviderKind::Gemini => UpstreamError::from_google(status, body, retry),
+        ProviderKind::Anthropic => from_parsed(status, anthropic_error_kind(status, body), retry),
+        ProviderKind::OpenAi => from_parsed(status, openai_error_kind(status, body), retry),
+    };
+    let text = String::from_utf8_lossy(body);
+    let key_refused = matches!(status, 401 | 403)
+        || (kind == ProviderKind::Gemini && text.contains("API_KEY_INVALID"));
+    if key_refused {
+        error.kind = ErrorKind::Authentication;
+        error.next = Next::Rotate;
+        error.cooldown = None;
+        error.change = Some(AccountChange::Disable {
+            reason: format!("the provider refused the key ({status}): {}", error.message),
+        });
+    }
+    error
+}
+
+/// An Anthropic- or OpenAI-shaped error, already parsed into kind and message.
+fn from_parsed(
+    status: u16,
+    (kind, message): (ErrorKind, String),
+    retry: Option<Duration>,
+) -> UpstreamError {
+    let rotate = matches!(status, 408 | 429 | 401 | 403) || status >= 500;
+    UpstreamError {
+        kind,
+        status,
+        message,
+        next: if rotate { Next::Rotate } else { Next::Fail },
+        cooldown: (status == 429 || status >= 500)
+            .then(|| (retry.unwrap_or(SHORT_BACKOFF), Scope::Model)),
+        change: None,
+        quota_exhausted: false,
+    }
+}
