@@ -437,6 +437,16 @@ class FakeUpstream:
         )
         response.raise_for_status()
 
+    def add_api_key(self, provider: str, key: str) -> None:
+        """Register an API key (labelled by itself) with one of the fake's providers."""
+        response = http.post(
+            f"{self.url}/__fake/api_keys", json={"provider": provider, "key": key, "label": key}, timeout=HTTP_TIMEOUT
+        )
+        response.raise_for_status()
+
+    def provider_base_url(self, provider: str) -> str:
+        return {"anthropic": f"{self.url}/anthropic", "openai": f"{self.url}/openai/v1", "gemini": f"{self.url}/gemini"}[provider]
+
     def generate_requests(self) -> list[dict[str, Any]]:
         """The generate calls received, oldest first."""
         return [r for r in self.requests() if "enerateContent" in (r.get("path") or "")]
