@@ -135,13 +135,24 @@ impl AppState {
             .filter(|m| ["gemini", "claude", "gpt"].iter().any(|p| m.starts_with(p)))
             .collect();
         if served.is_empty() {
-            crate::models::CATALOG
+            return crate::models::CATALOG
                 .iter()
                 .map(|m| m.id.to_owned())
-                .collect()
-        } else {
-            served
+                .collect();
         }
+        // A stable order whatever the source: the catalogue's, then the rest by name.
+        let mut ordered: Vec<String> = crate::models::CATALOG
+            .iter()
+            .filter(|m| served.iter().any(|s| s == m.id))
+            .map(|m| m.id.to_owned())
+            .collect();
+        let mut others: Vec<String> = served
+            .into_iter()
+            .filter(|s| crate::models::find(s).is_none())
+            .collect();
+        others.sort();
+        ordered.extend(others);
+        ordered
     }
 
     /// Resolve a requested model name to the upstream model.
