@@ -112,6 +112,8 @@ pub struct Config {
     /// Whether `auth_mode` was resolved from `auto`.
     pub auth_mode_auto: bool,
     pub api_key: ApiKeySetting,
+    /// The admin API and web UI password; `None`: the client API key is it.
+    pub admin_password: Option<SecretString>,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub shutdown_grace: Duration,
@@ -325,6 +327,17 @@ impl Config {
             }
         };
 
+        let admin_password = match raw.admin_password {
+            None => None,
+            Some(password) if password.trim().is_empty() => {
+                return Err(ConfigError::Invalid {
+                    setting: "admin_password",
+                    message: "it is empty; set a password, or remove it to use the API key as the admin password".into(),
+                });
+            }
+            Some(password) => Some(SecretString::from(password)),
+        };
+
         let request_timeout_secs = positive(
             "request_timeout_secs",
             raw.request_timeout_secs
@@ -481,6 +494,7 @@ impl Config {
             auth_mode,
             auth_mode_auto,
             api_key,
+            admin_password,
             request_timeout: Duration::from_secs(request_timeout_secs),
             max_body_bytes,
             shutdown_grace: Duration::from_secs(

@@ -358,3 +358,36 @@ fn scheduling_and_model_mapping() {
         assert!(msg.contains(needle), "{needle}: {msg}");
     }
 }
+
+#[test]
+fn admin_password_from_file_or_environment_and_never_empty() {
+    let c = load(None, &[], RawConfig::default()).unwrap();
+    assert!(c.admin_password.is_none(), "unset: the API key serves");
+    let c = load(
+        Some("admin_password = \"from-file\""),
+        &[],
+        RawConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(c.admin_password.unwrap().expose_secret(), "from-file");
+    let c = load(
+        Some("admin_password = \"from-file\""),
+        &[("UPLINK_ADMIN_PASSWORD", "from-env")],
+        RawConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(c.admin_password.unwrap().expose_secret(), "from-env");
+    for empty in ["", "  "] {
+        let msg = load(
+            None,
+            &[("UPLINK_ADMIN_PASSWORD", empty)],
+            RawConfig::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            msg.contains("admin_password") && msg.contains("empty"),
+            "{msg}"
+        );
+    }
+}
