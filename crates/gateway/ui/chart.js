@@ -23,7 +23,7 @@ function label(ms, bucketMs) {
 }
 
 export function stackedBars({ buckets, series, bucketMs, title, unit }) {
-  const W = 720, H = 260, left = 52, right = 12, top = 14, bottom = 34;
+  const W = 720, H = 230, left = 52, right = 12, top = 14, bottom = 34;
   const plotW = W - left - right, plotH = H - top - bottom;
   const totals = buckets.map((_, i) => series.reduce((sum, s) => sum + (s.values[i] || 0), 0));
   const { top: max, step } = scale(Math.max(0, ...totals));
@@ -50,7 +50,7 @@ export function stackedBars({ buckets, series, bucketMs, title, unit }) {
       const y0 = y(base), y1 = y(base + v);
       bars.push(h('rect', {
         x: left + slot * i + (slot - barW) / 2, y: y1, width: barW, height: Math.max(1, y0 - y1),
-        fill: s.color || PALETTE[k % PALETTE.length], class: 'bar',
+        fill: s.color || PALETTE[k % PALETTE.length], class: 'seg',
       }, h('title', {}, `${label(ms, bucketMs)} · ${s.name}: ${v.toLocaleString()} ${unit}`)));
       base += v;
     });

@@ -94,13 +94,13 @@ export function mount(el, ctx) {
     const fill = h('span', { class: `fill ${level}` });
     fill.style.width = `${pct === null ? 0 : Math.max(pct, 0)}%`;
     const notes = [];
-    if (m.exhausted) notes.push('exhausted');
-    if (m.cooldown_secs) notes.push(`cooling ${duration(m.cooldown_secs)}`);
+    if (m.exhausted) notes.push('exhausted: resting until the reset');
+    else if (m.cooldown_secs) notes.push(`cooling down for ${duration(m.cooldown_secs)}`);
     if (m.resets_in_secs !== null) notes.push(`resets in ${duration(m.resets_in_secs)}`);
     return h('div', { class: 'quota-row', title: m.reset_time ? `Resets at ${new Date(m.reset_time).toLocaleString()}` : '' },
       h('span', { class: 'model' }, m.model),
-      h('span', { class: 'bar', role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': pct ?? 0, 'aria-label': `${m.model} quota left` }, fill),
       h('span', { class: 'pct' }, pct === null ? '–' : `${pct}%`),
+      h('span', { class: 'bar', role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': pct ?? 0, 'aria-label': `${m.model} quota left` }, fill),
       h('span', { class: `note ${m.exhausted || m.cooldown_secs ? 'warn' : ''}` }, notes.join(' · ')));
   }
 

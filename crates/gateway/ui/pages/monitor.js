@@ -39,7 +39,7 @@ export function mount(el, ctx) {
         filters.account = account.value.trim();
         load(true);
       },
-    }, statusSel, model, account, h('button', { type: 'submit', class: 'small' }, 'Filter'), h('span', { class: 'spacer' }), live, pause),
+    }, statusSel, model, account, h('button', { type: 'submit', class: 'small' }, 'Filter'), h('span', { class: 'spacer' }), h('span', { class: 'live-group' }, live, pause)),
     h('div', { class: 'table-wrap' },
       h('table', { class: 'table requests' },
         h('thead', {}, h('tr', {},
@@ -81,7 +81,7 @@ export function mount(el, ctx) {
   function renderRows() {
     clear(body);
     if (rows.length === 0) {
-      body.append(h('tr', {}, h('td', { colspan: 9, class: 'muted center' }, 'No requests yet. They appear here as clients use the gateway.')));
+      body.append(h('tr', { class: 'empty-row' }, h('td', { colspan: 9, class: 'muted center' }, 'No requests yet. They appear here as clients use the gateway.')));
       return;
     }
     for (const r of rows) body.append(row(r, false));
@@ -96,15 +96,16 @@ export function mount(el, ctx) {
       onclick: () => open(r),
       onkeydown: (event) => { if (event.key === 'Enter') open(r); },
     },
-    h('td', { class: 'nowrap' }, time(r.ts_ms)),
-    h('td', {}, badge(String(r.status), kind)),
-    h('td', {}, r.protocol),
-    h('td', { class: 'path' }, `${r.method} ${r.path}`, r.stream ? badge('stream', 'plain') : null),
-    h('td', {}, r.model || '–', r.mapped_model && r.mapped_model !== r.model ? h('span', { class: 'muted' }, ` → ${r.mapped_model}`) : null),
-    h('td', {}, r.account || '–'),
-    h('td', { class: 'num' }, millis(r.duration_ms)),
-    h('td', { class: 'num' }, `${compact(r.input_tokens)} / ${compact(r.output_tokens)}`),
-    h('td', { class: 'num' }, String(r.attempts)));
+    h('td', { class: 'c-time nowrap' }, time(r.ts_ms)),
+    h('td', { class: 'c-status' }, badge(String(r.status), kind)),
+    h('td', { class: 'c-proto' }, r.protocol),
+    h('td', { class: 'c-path path' }, `${r.method} ${r.path}`, r.stream ? badge('stream', 'plain') : null,
+      r.error ? h('div', { class: 'row-error' }, r.error) : null),
+    h('td', { class: 'c-model' }, r.model || '–', r.mapped_model && r.mapped_model !== r.model ? h('span', { class: 'muted' }, ` → ${r.mapped_model}`) : null),
+    h('td', { class: 'c-account' }, r.account || '–'),
+    h('td', { class: 'c-dur num' }, millis(r.duration_ms)),
+    h('td', { class: 'c-tokens num', title: 'input / output tokens' }, `${compact(r.input_tokens)} / ${compact(r.output_tokens)} tok`),
+    h('td', { class: 'c-tries num' }, String(r.attempts)));
     if (r.error) tr.title = r.error;
     return tr;
   }
@@ -127,7 +128,8 @@ export function mount(el, ctx) {
       if (!matches(r)) return;
       rows.unshift(r);
       if (rows.length > MAX_ROWS) rows.length = MAX_ROWS;
-      if (rows.length === 1) clear(body);
+      const empty = body.querySelector('tr.empty-row');
+      if (empty) empty.remove();
       body.prepend(row(r, true));
       while (body.children.length > MAX_ROWS) body.lastChild.remove();
     });

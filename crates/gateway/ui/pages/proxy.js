@@ -5,10 +5,10 @@ import { get, post, patch, put, del, checkApiKey } from '../api.js';
 import { h, replace, copyButton, badge } from '../dom.js';
 
 const AUTH_MODES = [
-  ['auto', 'auto — a key only when reachable from the LAN'],
-  ['off', 'off — no key needed'],
-  ['all_except_health', 'all_except_health — a key everywhere but /healthz'],
-  ['strict', 'strict — a key everywhere'],
+  ['auto', 'auto', 'A key only when the gateway is reachable from the LAN.'],
+  ['off', 'off', 'No key needed.'],
+  ['all_except_health', 'all_except_health', 'A key for everything but /healthz and /health.'],
+  ['strict', 'strict', 'A key for everything, health checks included.'],
 ];
 
 export function mount(el, ctx) {
@@ -77,6 +77,10 @@ export function mount(el, ctx) {
     const lan = h('input', { type: 'checkbox', id: 'lan', checked: status.allow_lan_access, disabled: Boolean(status.bind) });
     const mode = h('select', { id: 'auth-mode' },
       AUTH_MODES.map(([value, label]) => h('option', { value, selected: value === status.auth_mode_setting }, label)));
+    const modeHint = h('p', { class: 'hint' });
+    const describeMode = () => { modeHint.textContent = AUTH_MODES.find((m) => m[0] === mode.value)[2]; };
+    mode.addEventListener('change', describeMode);
+    describeMode();
     const error = h('p', { class: 'form-error', role: 'alert' });
     const save = h('button', { type: 'submit', class: 'primary', id: 'save-settings' }, 'Save');
     replace(settingsCard,
@@ -128,6 +132,7 @@ export function mount(el, ctx) {
       status.bind ? h('p', { class: 'hint' }, `bind = ${status.bind} is configured and overrides LAN access.`) : null,
       h('label', { for: 'auth-mode' }, 'Client auth mode'),
       mode,
+      modeHint,
       h('p', { class: 'hint' }, 'In force now: ', h('strong', { id: 'auth-effective' }, status.auth_mode),
         status.lan_exposed ? ' (reachable from the network)' : ' (this machine only)'),
       error,
