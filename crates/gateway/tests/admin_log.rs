@@ -287,3 +287,32 @@ async fn the_live_feed_sends_each_finished_request() {
     let (status, _) = Admin::new(&h.app.url, None).get("/api/requests/live").await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn an_open_live_feed_does_not_hold_up_shutdown() {
+    // Grace is 30 s: a feed that stayed open would keep the server that long.
+    let h = Harness::start_with(&["a@x.com"], EXTRA).await;
+    let res = admin(&h)
+        .request(reqwest::Method::GET, "/api/requests/live")
+        .send()
+        .await
+        .unwrap();
+    let mut stream = res.bytes_stream();
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .unwrap();
+    assert!(first.is_some());
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), h.app.stop())
+        .await
+        .expect("the gateway stopped without waiting out the grace period");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The feed ended rather than being cut.
+    let rest = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(chunk) = stream.next().await {
+            chunk.unwrap();
+        }
+    })
+    .await;
+    assert!(rest.is_ok(), "the feed ended");
+}

@@ -275,3 +275,23 @@ async fn lan_access_moves_the_listener_on_the_same_port_and_auto_mode_follows() 
     assert_eq!(chat(&h, &h.app.url, None).await.0, 200);
     h.app.stop().await;
 }
+
+#[tokio::test]
+async fn an_explicit_bind_keeps_lan_access_from_changing() {
+    let h = Harness::start_with(
+        &["a@x.com"],
+        &format!("admin_password = \"{PASSWORD}\"\nbind = \"127.0.0.1\""),
+    )
+    .await;
+    let admin = admin(&h);
+    let before = config_text(&h);
+    let (code, body) = admin
+        .patch("/api/proxy", json!({"allow_lan_access": true}))
+        .await;
+    assert_eq!(code, 409, "{body}");
+    assert!(message(&body).contains("bind = \"127.0.0.1\""), "{body}");
+    assert_eq!(config_text(&h), before);
+    let (_, status) = admin.get("/api/status").await;
+    assert_eq!(status["bind"], "127.0.0.1");
+    assert_eq!(status["lan_exposed"], false);
+}

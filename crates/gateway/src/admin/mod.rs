@@ -15,7 +15,7 @@ pub mod session;
 mod ui;
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use axum::Router;
@@ -69,14 +69,9 @@ pub struct Settings {
 
 impl Settings {
     fn from_config(config: &Config) -> Self {
-        let derived = if config.allow_lan_access {
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-        } else {
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        };
         Self {
             allow_lan_access: config.allow_lan_access,
-            bind: (config.listen.ip() != derived).then_some(config.listen.ip()),
+            bind: config.explicit_bind,
             auth_mode: if config.auth_mode_auto {
                 "auto".to_owned()
             } else {

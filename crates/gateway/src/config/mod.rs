@@ -107,6 +107,8 @@ pub struct Config {
     /// The file that was read, if any.
     pub config_file: Option<PathBuf>,
     pub listen: SocketAddr,
+    /// `bind`, when set: it overrides `allow_lan_access`.
+    pub explicit_bind: Option<IpAddr>,
     pub allow_lan_access: bool,
     pub auth_mode: AuthMode,
     /// Whether `auth_mode` was resolved from `auto`.
@@ -283,6 +285,11 @@ impl Config {
             _ if allow_lan_access => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
         };
+        let explicit_bind = raw
+            .bind
+            .as_deref()
+            .is_some_and(|b| !b.trim().is_empty())
+            .then_some(ip);
         let listen = SocketAddr::new(ip, raw.port.unwrap_or(DEFAULT_PORT));
 
         let (auth_mode, auth_mode_auto) = match raw
@@ -490,6 +497,7 @@ impl Config {
             data_dir,
             config_file,
             listen,
+            explicit_bind,
             allow_lan_access,
             auth_mode,
             auth_mode_auto,

@@ -144,9 +144,16 @@ fn lan_access_decides_the_bind_address_and_the_auto_auth_mode() {
     )
     .unwrap();
     assert_eq!(c.listen.ip().to_string(), "127.0.0.2");
+    assert_eq!(c.explicit_bind, Some(c.listen.ip()));
     assert_eq!(c.auth_mode, AuthMode::Off);
     let c = load(Some("bind = \"0.0.0.0\""), &[], RawConfig::default()).unwrap();
     assert_eq!(c.auth_mode, AuthMode::AllExceptHealth);
+    assert!(
+        c.explicit_bind.is_some(),
+        "even when it matches what LAN access would pick"
+    );
+    let c = load(Some("allow_lan_access = true"), &[], RawConfig::default()).unwrap();
+    assert_eq!(c.explicit_bind, None);
 
     // An explicit mode wins over auto.
     let c = load(
