@@ -229,11 +229,11 @@ test('phone: the pages fit a narrow screen', async () => {
     await logIn(page, gw.url);
     const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok((await overflow()) <= 1, `no sideways scrolling on Proxy (${await overflow()} px)`);
-    await shot(page, 'phone-proxy', { docs: true });
+    await shot(page, 'phone-proxy', { docs: true, fullPage: false });
     await page.click('nav.tabs a[data-page=accounts]');
     await page.waitForSelector('.account');
     assert.ok((await overflow()) <= 1, `no sideways scrolling on Accounts (${await overflow()} px)`);
-    await shot(page, 'phone-accounts', { docs: true });
+    await shot(page, 'phone-accounts', { docs: true, fullPage: false });
     await page.click('nav.tabs a[data-page=monitor]');
     await page.waitForSelector('#requests-body tr');
     assert.ok((await overflow()) <= 1, `no sideways scrolling on Monitor (${await overflow()} px)`);
