@@ -222,6 +222,65 @@ test('usage: tokens and requests per model as charts', async () => {
   });
 });
 
+test('add accounts: import pasted tokens, and sign in with Google through the gateway', async () => {
+  // Google's sign-in page is played by the fake (it has none: the test plays
+  // the browser's return to the gateway with a code the fake will accept).
+  await withGateway({ accounts: [], authUrl: `${fake.url}/o/oauth2/v2/auth` }, async (gw) => {
+    const page = await newPage(browser);
+    await logIn(page, gw.url);
+    await page.click('nav.tabs a[data-page=accounts]');
+    await page.waitForSelector('.card.empty');
+
+    await page.click('#show-import');
+    await page.fill('#import-text', 'not a token');
+    await page.click('#do-import');
+    await page.waitForSelector('.panel-slot .form-error:not(:empty)');
+    assert.match(await text(page, '.panel-slot .form-error'), /pasted text/);
+    await page.fill('#import-text', JSON.stringify([{ refresh_token: BOB.refresh_token }]));
+    await page.click('#do-import');
+    await page.waitForSelector('.account:has-text("bob@example.com")');
+    assert.match(await text(page, '.panel-slot'), /Imported 1: 1 added/);
+
+    const popupOpened = page.context().waitForEvent('page');
+    await page.click('#add-google');
+    const popup = await popupOpened;
+    await page.waitForSelector('#oauth-state');
+    const google = new URL(popup.url());
+    const state = google.searchParams.get('state');
+    const redirect = google.searchParams.get('redirect_uri');
+    assert.equal(redirect, `${gw.url}/api/oauth/callback`);
+    await fake.control('/auth_codes', { code: 'browser-code', email: ALICE.email, redirect_uri: redirect });
+    await popup.goto(`${redirect}?state=${encodeURIComponent(state)}&code=browser-code&scope=email`);
+    assert.match(await popup.textContent('main'), /alice@example\.com was added/);
+    await popup.close();
+    await page.waitForSelector('.account:has-text("alice@example.com")', { timeout: 15000 });
+    assert.equal(await page.$$eval('.account', (cards) => cards.length), 2);
+    assert.equal((await chat(gw.url)).status, 200, 'the new accounts serve');
+    assert.deepEqual(page.errors, []);
+    await shot(page, 'accounts-added');
+  });
+});
+
+test('model mapping: an entry added in the page changes what a client gets', async () => {
+  await withGateway({}, async (gw) => {
+    const page = await newPage(browser);
+    await logIn(page, gw.url);
+    await page.waitForSelector('#map-from');
+    await page.fill('#map-from', 'my-model');
+    await page.fill('#map-to', 'gemini-2.5-pro');
+    await page.click('#proxy-mapping form button[type=submit]');
+    await page.waitForSelector('#proxy-mapping td:has-text("my-model")');
+    const res = await chat(gw.url, null, 'my-model');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-mapped-model'), 'gemini-2.5-pro');
+    await page.click('#proxy-mapping td.actions button');
+    await page.waitForSelector('#proxy-mapping :text("No mapping")');
+    assert.notEqual((await chat(gw.url, null, 'my-model')).headers.get('x-mapped-model'), 'gemini-2.5-pro');
+    assert.deepEqual(page.errors, []);
+    await shot(page, 'mapping');
+  });
+});
+
 test('phone: the pages fit a narrow screen', async () => {
   await withGateway({}, async (gw) => {
     await chat(gw.url);

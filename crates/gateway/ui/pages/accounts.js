@@ -209,7 +209,15 @@ export function mount(el, ctx) {
             ctx.notify(`Imported ${r.imported} account(s).`, 'ok');
             text.value = '';
             files.value = '';
-            load();
+            await load();
+            // Fetch the quota of a few new accounts now; the gateway's own
+            // refresh reaches the rest.
+            if (oauthConfigured) {
+              for (const a of r.accounts.slice(0, 10)) {
+                try { await post(`/api/accounts/${a.id}/refresh`); } catch { /* shown on the card */ }
+              }
+              load();
+            }
           } catch (e) {
             error.textContent = e.message;
           }
