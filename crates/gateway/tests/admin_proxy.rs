@@ -295,3 +295,43 @@ async fn an_explicit_bind_keeps_lan_access_from_changing() {
     assert_eq!(status["bind"], "127.0.0.1");
     assert_eq!(status["lan_exposed"], false);
 }
+
+#[tokio::test]
+async fn without_a_listener_a_port_change_is_refused_not_hung() {
+    use tower::ServiceExt;
+    let (app, dir) = support::router(&format!("admin_password = \"{PASSWORD}\"")).await;
+    let send = |method: &str, path: &str, body: &str| {
+        http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {PASSWORD}"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_owned()))
+            .unwrap()
+    };
+    let res = app
+        .clone()
+        .oneshot(send("POST", "/api/proxy/stop", ""))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let before = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
+    let res = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        app.oneshot(send("PATCH", "/api/proxy", r#"{"port": 0}"#)),
+    )
+    .await
+    .expect("answered")
+    .unwrap();
+    assert_eq!(res.status(), 409);
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert!(message(&body).contains("not accepting"), "{body}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("config.toml")).unwrap(),
+        before
+    );
+}

@@ -80,6 +80,11 @@ impl ListenerControl {
     /// Move the listener to `addr` (port 0 picks a free port) and return the
     /// address it is bound to now.
     pub async fn rebind(&self, addr: SocketAddr) -> Result<SocketAddr, RebindError> {
+        // Nothing serves from this control yet (a router used without a
+        // listener): nobody would answer.
+        if self.rx.lock().map_or(true, |rx| rx.is_some()) {
+            return Err(RebindError::NotServing);
+        }
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Rebind { addr, reply })
@@ -209,6 +214,10 @@ mod tests {
             .unwrap();
         let first = listener.local_addr().unwrap();
         let control = std::sync::Arc::new(ListenerControl::new(first));
+        assert!(matches!(
+            control.rebind("127.0.0.1:0".parse().unwrap()).await,
+            Err(RebindError::NotServing)
+        ));
         let mut rebindable = control.attach(listener);
         assert_eq!(control.addr(), first);
 
