@@ -2,6 +2,7 @@
 //! providers, account pool and storage. The `uplink` binary is a thin shell over
 //! [`cli`].
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod cli;

@@ -56,9 +56,11 @@ impl Gateway {
                 .then_some(config.monitor.capture_max_bytes),
             channel_capacity: config.monitor.channel_capacity,
         });
+        let state = AppState::new(config, auth, storage, pool, upstreams, monitor);
+        state.admin().listener().set_addr(local_addr);
         Ok(Gateway {
             monitor_rx,
-            state: AppState::new(config, auth, storage, pool, upstreams, monitor),
+            state,
             listener,
             local_addr,
             key_source,
@@ -130,9 +132,21 @@ impl Gateway {
                 every: std::time::Duration::from_secs(600),
             },
         );
+        // Live feeds (the web UI's monitor) end when shutdown starts, so they
+        // do not hold the grace period open.
+        let feeds = self.state.admin().feeds_stop().clone();
+        let (signal, stopped) = (shutdown.clone(), stop_background.clone());
+        background.spawn(async move {
+            tokio::select! {
+                () = signal.cancelled() => feeds.cancel(),
+                () = stopped.cancelled() => {}
+            }
+        });
         background.close();
+        // The admin API can move the listener to another port or address.
+        let listener = self.state.admin().listener().attach(self.listener);
         let app = server::router(self.state);
-        let served = server::serve(self.listener, app, shutdown, grace).await;
+        let served = server::serve(listener, app, shutdown, grace).await;
         stop_background.cancel();
         background.wait().await;
         let drained = served?;

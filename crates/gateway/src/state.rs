@@ -1,7 +1,9 @@
 //! The state every handler shares, built once at start-up.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
+use crate::admin::AdminState;
 use crate::auth::ClientAuth;
 use crate::config::Config;
 use crate::monitor::Monitor;
@@ -40,7 +42,11 @@ pub struct AppState {
 #[derive(Debug)]
 struct Inner {
     config: Config,
-    auth: ClientAuth,
+    /// Replaced as a whole when the admin API changes the auth mode or key.
+    auth: RwLock<Arc<ClientAuth>>,
+    /// Whether model requests are served (the admin API stops and starts it).
+    proxy_running: AtomicBool,
+    admin: AdminState,
     storage: Storage,
     pool: Pool,
     upstreams: Upstreams,
@@ -65,8 +71,10 @@ impl AppState {
                 providers: Providers::new(&config.providers),
                 router,
                 monitor: Arc::new(monitor),
+                admin: AdminState::new(&config),
                 config,
-                auth,
+                auth: RwLock::new(Arc::new(auth)),
+                proxy_running: AtomicBool::new(true),
                 storage,
                 pool,
                 upstreams,
@@ -79,8 +87,34 @@ impl AppState {
         &self.inner.config
     }
 
-    pub fn auth(&self) -> &ClientAuth {
-        &self.inner.auth
+    /// The client key policy in force now.
+    pub fn auth(&self) -> Arc<ClientAuth> {
+        self.inner
+            .auth
+            .read()
+            .map(|a| a.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    pub fn set_auth(&self, auth: ClientAuth) {
+        match self.inner.auth.write() {
+            Ok(mut slot) => *slot = Arc::new(auth),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(auth),
+        }
+    }
+
+    /// Whether model requests are served now (stopped: they get 503).
+    pub fn proxy_running(&self) -> bool {
+        self.inner.proxy_running.load(Ordering::Relaxed)
+    }
+
+    pub fn set_proxy_running(&self, running: bool) {
+        self.inner.proxy_running.store(running, Ordering::Relaxed);
+    }
+
+    /// The admin API's own state: sessions, sign-ins, the listener, settings.
+    pub fn admin(&self) -> &AdminState {
+        &self.inner.admin
     }
 
     pub fn storage(&self) -> &Storage {

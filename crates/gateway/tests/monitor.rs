@@ -167,6 +167,17 @@ async fn bodies_are_captured_truncated_when_enabled() {
         req.starts_with("{\"") && req.contains("more bytes]"),
         "{req}"
     );
+    let headers = row.request_headers.unwrap();
+    assert!(
+        headers.contains("content-type: application/json"),
+        "{headers}"
+    );
+    assert!(
+        row.response_headers
+            .unwrap()
+            .contains("x-mapped-model: gemini-2.5-flash"),
+        "response headers are kept too"
+    );
     let res: String = row.response_body.unwrap();
     assert!(
         res.contains("chat.completion") || res.contains("more bytes"),

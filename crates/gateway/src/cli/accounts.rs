@@ -2,7 +2,7 @@
 //! refresh upstream accounts. Bad input and unknown accounts exit 64 with a
 //! message, runtime failures 1; tokens are never printed.
 
-mod import;
+pub(crate) mod import;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -179,7 +179,9 @@ async fn import(
             .and_then(|a| a.email.clone());
     }
     if config.oauth.client_id.is_some() {
-        fill_emails(&upstreams(config)?, &mut entries).await;
+        for warning in fill_emails(&upstreams(config)?, &mut entries).await {
+            eprintln!("warning: {warning}");
+        }
     } else if entries.iter().any(|e| e.account.email.is_none()) {
         eprintln!(
             "note: oauth.client_id is not configured, so accounts without an email are imported without one"
@@ -232,48 +234,56 @@ async fn import(
 }
 
 /// Give entries without an email the one Google knows (refresh, then userinfo),
-/// a few at a time. A failure only warns: the account is imported anyway.
-async fn fill_emails(upstreams: &Upstreams, entries: &mut [import::Entry]) {
-    let lookups = futures_util::stream::iter(
-        entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.account.email.is_none())
-            .map(|(i, e)| (i, SecretString::from(e.account.refresh_token.clone()))),
-    )
-    .map(|(i, token)| async move {
-        let found = async {
-            let access = upstreams
-                .oauth
-                .refresh(&token)
+/// a few at a time. A failure only warns (the returned lines): the account is
+/// imported anyway.
+pub(crate) async fn fill_emails(
+    upstreams: &Upstreams,
+    entries: &mut [import::Entry],
+) -> Vec<String> {
+    // Collected first: a stream over borrowed entries would keep the future
+    // from being `Send` (the admin API runs this in a handler).
+    let todo: Vec<(usize, SecretString)> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.account.email.is_none())
+        .map(|(i, e)| (i, SecretString::from(e.account.refresh_token.clone())))
+        .collect();
+    let lookups = futures_util::stream::iter(todo)
+        .map(|(i, token)| async move {
+            let found = async {
+                let access = upstreams
+                    .oauth
+                    .refresh(&token)
+                    .await
+                    .map_err(|e| format!("token refresh failed: {}", e.message))?;
+                let info = upstreams
+                    .oauth
+                    .userinfo(&access.token)
+                    .await
+                    .map_err(|e| format!("userinfo failed: {}", e.message))?;
+                info.email
+                    .filter(|e| !e.is_empty())
+                    .ok_or_else(|| "userinfo has no email".to_owned())
+            };
+            let found = tokio::time::timeout(Duration::from_secs(30), found)
                 .await
-                .map_err(|e| format!("token refresh failed: {}", e.message))?;
-            let info = upstreams
-                .oauth
-                .userinfo(&access.token)
-                .await
-                .map_err(|e| format!("userinfo failed: {}", e.message))?;
-            info.email
-                .filter(|e| !e.is_empty())
-                .ok_or_else(|| "userinfo has no email".to_owned())
-        };
-        let found = tokio::time::timeout(Duration::from_secs(30), found)
-            .await
-            .unwrap_or_else(|_| Err("Google did not answer within 30s".to_owned()));
-        (i, found)
-    })
-    .buffered(4)
-    .collect::<Vec<_>>()
-    .await;
+                .unwrap_or_else(|_| Err("Google did not answer within 30s".to_owned()));
+            (i, found)
+        })
+        .buffered(4)
+        .collect::<Vec<_>>()
+        .await;
+    let mut warnings = Vec::new();
     for (i, lookup) in lookups {
         match lookup {
             Ok(email) => entries[i].account.email = Some(email),
-            Err(why) => eprintln!(
-                "warning: {}: could not look up the account's email ({why}); importing it without one",
+            Err(why) => warnings.push(format!(
+                "{}: could not look up the account's email ({why}); importing it without one",
                 entries[i].origin
-            ),
+            )),
         }
     }
+    warnings
 }
 
 async fn sign_in(

@@ -2,7 +2,7 @@
 //! `uplink accounts …`.
 //! Bad usage or configuration exits with 64 (EX_USAGE) and a message.
 
-mod accounts;
+pub(crate) mod accounts;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

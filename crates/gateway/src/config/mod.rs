@@ -108,11 +108,15 @@ pub struct Config {
     /// The file that was read, if any.
     pub config_file: Option<PathBuf>,
     pub listen: SocketAddr,
+    /// `bind`, when set: it overrides `allow_lan_access`.
+    pub explicit_bind: Option<IpAddr>,
     pub allow_lan_access: bool,
     pub auth_mode: AuthMode,
     /// Whether `auth_mode` was resolved from `auto`.
     pub auth_mode_auto: bool,
     pub api_key: ApiKeySetting,
+    /// The admin API and web UI password; `None`: the client API key is it.
+    pub admin_password: Option<SecretString>,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub shutdown_grace: Duration,
@@ -296,6 +300,11 @@ impl Config {
             _ if allow_lan_access => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
         };
+        let explicit_bind = raw
+            .bind
+            .as_deref()
+            .is_some_and(|b| !b.trim().is_empty())
+            .then_some(ip);
         let listen = SocketAddr::new(ip, raw.port.unwrap_or(DEFAULT_PORT));
 
         let (auth_mode, auth_mode_auto) = match raw
@@ -338,6 +347,17 @@ impl Config {
                 validate_api_key(&key)?;
                 ApiKeySetting::Configured(SecretString::from(key))
             }
+        };
+
+        let admin_password = match raw.admin_password {
+            None => None,
+            Some(password) if password.trim().is_empty() => {
+                return Err(ConfigError::Invalid {
+                    setting: "admin_password",
+                    message: "it is empty; set a password, or remove it to use the API key as the admin password".into(),
+                });
+            }
+            Some(password) => Some(SecretString::from(password)),
         };
 
         let request_timeout_secs = positive(
@@ -492,10 +512,12 @@ impl Config {
             data_dir,
             config_file,
             listen,
+            explicit_bind,
             allow_lan_access,
             auth_mode,
             auth_mode_auto,
             api_key,
+            admin_password,
             request_timeout: Duration::from_secs(request_timeout_secs),
             max_body_bytes,
             shutdown_grace: Duration::from_secs(

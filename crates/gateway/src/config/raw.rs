@@ -17,6 +17,8 @@ pub struct RawConfig {
     pub allow_lan_access: Option<bool>,
     pub auth_mode: Option<String>,
     pub api_key: Option<String>,
+    /// The admin API and web UI password (the client key when unset).
+    pub admin_password: Option<String>,
     pub request_timeout_secs: Option<u64>,
     pub max_body_bytes: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
@@ -114,6 +116,7 @@ impl RawConfig {
         overlay(&mut self.allow_lan_access, &later.allow_lan_access);
         overlay(&mut self.auth_mode, &later.auth_mode);
         overlay(&mut self.api_key, &later.api_key);
+        overlay(&mut self.admin_password, &later.admin_password);
         overlay(&mut self.request_timeout_secs, &later.request_timeout_secs);
         overlay(&mut self.max_body_bytes, &later.max_body_bytes);
         overlay(&mut self.shutdown_grace_secs, &later.shutdown_grace_secs);
@@ -195,6 +198,7 @@ impl RawConfig {
             allow_lan_access: parse_env_bool(env, "UPLINK_ALLOW_LAN_ACCESS")?,
             auth_mode: get("UPLINK_AUTH_MODE").map(str::to_owned),
             api_key: get("UPLINK_API_KEY").map(str::to_owned),
+            admin_password: get("UPLINK_ADMIN_PASSWORD").map(str::to_owned),
             request_timeout_secs: parse_env(env, "UPLINK_REQUEST_TIMEOUT_SECS")?,
             max_body_bytes: parse_env(env, "UPLINK_MAX_BODY_BYTES")?,
             shutdown_grace_secs: parse_env(env, "UPLINK_SHUTDOWN_GRACE_SECS")?,

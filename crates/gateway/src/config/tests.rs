@@ -144,9 +144,16 @@ fn lan_access_decides_the_bind_address_and_the_auto_auth_mode() {
     )
     .unwrap();
     assert_eq!(c.listen.ip().to_string(), "127.0.0.2");
+    assert_eq!(c.explicit_bind, Some(c.listen.ip()));
     assert_eq!(c.auth_mode, AuthMode::Off);
     let c = load(Some("bind = \"0.0.0.0\""), &[], RawConfig::default()).unwrap();
     assert_eq!(c.auth_mode, AuthMode::AllExceptHealth);
+    assert!(
+        c.explicit_bind.is_some(),
+        "even when it matches what LAN access would pick"
+    );
+    let c = load(Some("allow_lan_access = true"), &[], RawConfig::default()).unwrap();
+    assert_eq!(c.explicit_bind, None);
 
     // An explicit mode wins over auto.
     let c = load(
@@ -431,5 +438,38 @@ models = ["gemini-2.5-flash"]
             .to_string();
         assert!(msg.contains(needle), "{needle}: {msg}");
         assert!(!msg.contains("\"k\""), "keys are not echoed: {msg}");
+    }
+}
+
+#[test]
+fn admin_password_from_file_or_environment_and_never_empty() {
+    let c = load(None, &[], RawConfig::default()).unwrap();
+    assert!(c.admin_password.is_none(), "unset: the API key serves");
+    let c = load(
+        Some("admin_password = \"from-file\""),
+        &[],
+        RawConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(c.admin_password.unwrap().expose_secret(), "from-file");
+    let c = load(
+        Some("admin_password = \"from-file\""),
+        &[("UPLINK_ADMIN_PASSWORD", "from-env")],
+        RawConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(c.admin_password.unwrap().expose_secret(), "from-env");
+    for empty in ["", "  "] {
+        let msg = load(
+            None,
+            &[("UPLINK_ADMIN_PASSWORD", empty)],
+            RawConfig::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            msg.contains("admin_password") && msg.contains("empty"),
+            "{msg}"
+        );
     }
 }

@@ -45,6 +45,9 @@ pub async fn record_requests(
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip().to_string()),
+        request_headers: monitor
+            .capture_limit()
+            .map(|_| super::header_lines(req.headers())),
         ..Record::default()
     };
     let response = next.run(req).await;
@@ -53,6 +56,9 @@ pub async fn record_requests(
     let capture = monitor
         .capture_limit()
         .map(|limit| (BytesMut::new(), limit));
+    let response_headers = capture
+        .as_ref()
+        .map(|_| super::header_lines(&parts.headers));
     let body = RecordedBody {
         inner: body,
         open: Some(Open {
@@ -61,6 +67,7 @@ pub async fn record_requests(
             record: Record {
                 status: parts.status.as_u16(),
                 error,
+                response_headers,
                 ..record
             },
             started,

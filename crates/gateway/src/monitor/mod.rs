@@ -44,6 +44,11 @@ pub struct Record {
     pub request_body: Option<String>,
     #[serde(skip)]
     pub response_body: Option<String>,
+    /// `Name: value` lines, credentials redacted; only when bodies are captured.
+    #[serde(skip)]
+    pub request_headers: Option<String>,
+    #[serde(skip)]
+    pub response_headers: Option<String>,
 }
 
 fn usage_fields<S: serde::Serializer>(u: &Usage, s: S) -> Result<S::Ok, S::Error> {
@@ -146,6 +151,33 @@ impl Monitor {
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Record>> {
         self.live.subscribe()
     }
+}
+
+/// Headers that carry credentials: recorded as `[redacted]`.
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "x-goog-api-key",
+    "cookie",
+    "set-cookie",
+];
+
+/// Headers as `Name: value` lines for the record, credentials redacted.
+pub fn header_lines(headers: &http::HeaderMap) -> String {
+    let mut out = String::new();
+    for (name, value) in headers {
+        let value = if SECRET_HEADERS.contains(&name.as_str()) {
+            "[redacted]".into()
+        } else {
+            String::from_utf8_lossy(value.as_bytes())
+        };
+        out.push_str(name.as_str());
+        out.push_str(": ");
+        out.push_str(&value);
+        out.push('\n');
+    }
+    out
 }
 
 /// Cut `bytes` to at most `limit` bytes of valid UTF-8, marking the cut.

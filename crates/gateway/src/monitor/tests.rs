@@ -57,3 +57,24 @@ fn truncation_is_utf8_safe_and_says_what_was_cut() {
         "{text}"
     );
 }
+
+#[test]
+fn recorded_headers_hide_credentials() {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("authorization", "Bearer sk-secret-123456".parse().unwrap());
+    headers.insert("x-api-key", "sk-secret-123456".parse().unwrap());
+    headers.insert("x-goog-api-key", "sk-secret-123456".parse().unwrap());
+    headers.insert("cookie", "uplink_session=abc".parse().unwrap());
+    headers.insert("content-type", "application/json".parse().unwrap());
+    let lines = header_lines(&headers);
+    assert!(
+        !lines.contains("secret") && !lines.contains("abc"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("content-type: application/json\n"),
+        "{lines}"
+    );
+    assert!(lines.contains("authorization: [redacted]\n"), "{lines}");
+    assert_eq!(lines.matches("[redacted]").count(), 4, "{lines}");
+}

@@ -1,6 +1,7 @@
 //! The HTTP server: the route table, the middleware stack, binding and graceful
 //! shutdown.
 
+pub mod listener;
 pub mod middleware;
 
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use http::{HeaderName, Method};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{Any, CorsLayer};
 
@@ -44,6 +45,11 @@ pub fn router(state: AppState) -> Router {
             "/v1beta/models/{target}",
             get(api::models::get).post(api::gemini::model_method),
         )
+        // Stopped from the admin API: 503 in the caller's protocol (recorded).
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::stopped::refuse_when_stopped,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::monitor::record_requests,
@@ -59,6 +65,8 @@ pub fn router(state: AppState) -> Router {
             post(api::anthropic::event_logging),
         )
         .merge(proxied)
+        // The admin API (`/api/…`, its own password) and the web UI (`/ui`).
+        .merge(crate::admin::router(state.clone()))
         .fallback(api::not_found::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -120,12 +128,15 @@ fn describe(e: &std::io::Error) -> String {
 
 /// Serve until `shutdown` is cancelled, then stop accepting and give in-flight
 /// requests and streams up to `grace` to finish. Returns whether they all did.
-pub async fn serve(
-    listener: TcpListener,
+pub async fn serve<L>(
+    listener: L,
     app: Router,
     shutdown: CancellationToken,
     grace: Duration,
-) -> std::io::Result<bool> {
+) -> std::io::Result<bool>
+where
+    L: axum::serve::Listener<Io = TcpStream, Addr = SocketAddr>,
+{
     let listener = listener.tap_io(|tcp| {
         // Nagle plus delayed ACK costs ~40 ms per small response.
         if let Err(e) = tcp.set_nodelay(true) {

@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "request_log",
         include_str!("../../migrations/0010_request_log.sql"),
     ),
+    (
+        11,
+        "request_headers",
+        include_str!("../../migrations/0011_request_headers.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -34,6 +34,11 @@ pub struct LogRow {
     pub request_body: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_body: Option<String>,
+    /// `Name: value` lines, credentials redacted (captured with the bodies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_headers: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_headers: Option<String>,
 }
 
 /// Filters for a log query. `None` matches everything.
@@ -43,6 +48,8 @@ pub struct LogFilter {
     pub status: Option<i64>,
     pub model: Option<String>,
     pub account: Option<String>,
+    /// The `x-request-id` the gateway answered with.
+    pub request_id: Option<String>,
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
     /// Rows with an id below this (paging backwards from the newest).
@@ -90,12 +97,12 @@ impl Storage {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
-        // SQLite allows 32766 bound variables; 22 per row.
+        // SQLite allows 32766 bound variables; 23 per row.
         for chunk in records.chunks(500) {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO request_log (request_id, ts_ms, protocol, method, path, model, mapped_model, account, \
                  status, duration_ms, ttfb_ms, stream, input_tokens, output_tokens, cached_tokens, reasoning_tokens, \
-                 attempts, client_ip, error, request_body, response_body) ",
+                 attempts, client_ip, error, request_body, response_body, request_headers, response_headers) ",
             );
             q.push_values(chunk, |mut b, r| {
                 b.push_bind(&r.request_id)
@@ -118,7 +125,9 @@ impl Storage {
                     .push_bind(&r.client_ip)
                     .push_bind(&r.error)
                     .push_bind(&r.request_body)
-                    .push_bind(&r.response_body);
+                    .push_bind(&r.response_body)
+                    .push_bind(&r.request_headers)
+                    .push_bind(&r.response_headers);
             });
             q.build().execute(&mut *tx).await?;
         }
@@ -150,6 +159,9 @@ impl Storage {
         if let Some(a) = &f.account {
             q.push(" AND account = ").push_bind(a.clone());
         }
+        if let Some(id) = &f.request_id {
+            q.push(" AND request_id = ").push_bind(id.clone());
+        }
         if let Some(t) = f.since_ms {
             q.push(" AND ts_ms >= ").push_bind(t);
         }
@@ -172,7 +184,7 @@ impl Storage {
     pub async fn request(&self, id: i64) -> Result<Option<LogRow>, StorageError> {
         // COLUMNS is a constant: nothing user-supplied is spliced in.
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS}, request_body, response_body FROM request_log WHERE id = ?"
+            "SELECT {COLUMNS}, request_body, response_body, request_headers, response_headers FROM request_log WHERE id = ?"
         ));
         let r = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await?;
         r.map(|r| row(&r, true)).transpose().map_err(Into::into)
@@ -261,6 +273,16 @@ fn row(r: &sqlx::sqlite::SqliteRow, bodies: bool) -> Result<LogRow, sqlx::Error>
         },
         response_body: if bodies {
             r.try_get("response_body")?
+        } else {
+            None
+        },
+        request_headers: if bodies {
+            r.try_get("request_headers")?
+        } else {
+            None
+        },
+        response_headers: if bodies {
+            r.try_get("response_headers")?
         } else {
             None
         },

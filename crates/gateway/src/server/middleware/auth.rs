@@ -1,5 +1,7 @@
 //! Client authentication, deny by default: every route needs the key unless the
-//! auth mode exempts it (see [`crate::auth::ClientAuth::required`]).
+//! auth mode exempts it (see [`crate::auth::ClientAuth::required`]). The admin
+//! API and the web UI are not the client's business: they check the admin
+//! password themselves ([`crate::admin::is_admin_path`]), whatever the mode.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -13,6 +15,11 @@ use crate::state::AppState;
 const ACCEPTED: &str = "Send the gateway's API key as `Authorization: Bearer <key>`, `x-api-key: <key>`, `x-goog-api-key: <key>` or the `key` query parameter (`uplink config show-key` prints it).";
 
 pub async fn require_key(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if crate::admin::is_admin_path(req.uri().path())
+        || crate::admin::is_browser_visit(req.method(), req.uri().path(), req.headers())
+    {
+        return next.run(req).await;
+    }
     let auth = state.auth();
     if !auth.required(req.method(), req.uri().path()) {
         return next.run(req).await;

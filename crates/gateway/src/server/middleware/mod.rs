@@ -1,5 +1,6 @@
-//! HTTP-wide concerns only: request ids and client authentication. The proxy
-//! pipeline itself is plain async code, not middleware.
+//! HTTP-wide concerns only: request ids, client authentication and the proxy's
+//! stopped state. The proxy pipeline itself is plain async code, not middleware.
 
 pub mod auth;
 pub mod request_id;
+pub mod stopped;
