@@ -187,7 +187,10 @@ test('monitor: a request appears live, and its detail shows the captured bodies'
     const res = await chat(gw.url, null, 'claude-sonnet-4-5');
     assert.equal(res.status, 200);
     const id = res.headers.get('x-request-id');
-    const row = await page.waitForSelector(`tr[data-request-id="${id}"]`, { timeout: 10000 });
+    // A locator, not an element handle: the live table re-renders its rows as
+    // records arrive, and a handle would point at a row that is gone.
+    const row = page.locator(`tr[data-request-id="${id}"]`);
+    await row.waitFor({ timeout: 10000 });
     assert.match(await row.textContent(), /claude-sonnet-4-5/);
     assert.match(await row.textContent(), /200/);
     await shot(page, 'monitor', { docs: true });
