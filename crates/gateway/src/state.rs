@@ -54,6 +54,8 @@ struct Inner {
     router: RwLock<Arc<ModelRouter>>,
     monitor: Arc<Monitor>,
     providers: Providers,
+    /// `available_models`, with the quota version it was derived from.
+    models: RwLock<Option<(u64, Arc<[String]>)>>,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 providers: Providers::new(&config.providers),
+                models: RwLock::new(None),
                 router,
                 monitor: Arc::new(monitor),
                 admin: AdminState::new(&config),
@@ -159,38 +162,77 @@ impl AppState {
 
     /// The upstream models the gateway can serve: what the pool's quota data
     /// says its accounts serve (model names only, not the service's internal
-    /// ids), or the built-in catalogue before any quota data arrived.
-    pub fn available_models(&self) -> Vec<String> {
-        let served: Vec<String> = self
-            .pool()
-            .quota()
-            .all_models()
-            .into_iter()
-            .filter(|m| ["gemini", "claude", "gpt"].iter().any(|p| m.starts_with(p)))
-            .collect();
-        if served.is_empty() {
-            return crate::models::CATALOG
-                .iter()
-                .map(|m| m.id.to_owned())
-                .collect();
+    /// ids), or the built-in catalogue before any quota data arrived. Derived
+    /// once per quota change, not per request.
+    pub fn available_models(&self) -> Arc<[String]> {
+        let quota = self.pool().quota();
+        let version = quota.version();
+        if let Ok(cache) = self.inner.models.read()
+            && let Some((v, models)) = cache.as_ref()
+            && *v == version
+        {
+            return models.clone();
         }
-        // A stable order whatever the source: the catalogue's, then the rest by name.
-        let mut ordered: Vec<String> = crate::models::CATALOG
-            .iter()
-            .filter(|m| served.iter().any(|s| s == m.id))
-            .map(|m| m.id.to_owned())
-            .collect();
-        let mut others: Vec<String> = served
-            .into_iter()
-            .filter(|s| crate::models::find(s).is_none())
-            .collect();
-        others.sort();
-        ordered.extend(others);
-        ordered
+        let models: Arc<[String]> = served_models(quota.all_models()).into();
+        if let Ok(mut cache) = self.inner.models.write() {
+            *cache = Some((version, models.clone()));
+        }
+        models
     }
 
     /// Resolve a requested model name to the upstream model.
     pub fn resolve_model(&self, requested: &str) -> crate::router::Resolved {
         self.router().resolve(requested, &self.available_models())
+    }
+}
+
+/// The catalogue's models the quota data names (in catalogue order), then other
+/// model names it lists, by name; the whole catalogue while there is no data.
+fn served_models(from_quota: Vec<String>) -> Vec<String> {
+    let served: Vec<String> = from_quota
+        .into_iter()
+        .filter(|m| ["gemini", "claude", "gpt"].iter().any(|p| m.starts_with(p)))
+        .collect();
+    if served.is_empty() {
+        return crate::models::CATALOG
+            .iter()
+            .map(|m| m.id.to_owned())
+            .collect();
+    }
+    let mut ordered: Vec<String> = crate::models::CATALOG
+        .iter()
+        .filter(|m| served.iter().any(|s| s == m.id))
+        .map(|m| m.id.to_owned())
+        .collect();
+    let mut others: Vec<String> = served
+        .into_iter()
+        .filter(|s| crate::models::find(s).is_none())
+        .collect();
+    others.sort();
+    ordered.extend(others);
+    ordered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::served_models;
+
+    #[test]
+    fn served_models_keep_catalogue_order_then_names_and_skip_internal_ids() {
+        let from_quota = vec![
+            "zeta-internal".to_owned(),
+            "gemini-9-new".to_owned(),
+            "gemini-2.5-pro".to_owned(),
+            "claude-sonnet-4-5".to_owned(),
+            "chat_20706".to_owned(),
+        ];
+        assert_eq!(
+            served_models(from_quota),
+            vec!["gemini-2.5-pro", "claude-sonnet-4-5", "gemini-9-new"]
+        );
+        assert_eq!(
+            served_models(Vec::new()).len(),
+            crate::models::CATALOG.len()
+        );
     }
 }

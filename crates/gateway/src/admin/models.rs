@@ -30,7 +30,7 @@ pub async fn overview(State(state): State<AppState>) -> Json<Value> {
     let settings = state.admin().settings().await;
     Json(json!({
         "mapping": settings.mapping,
-        "served": state.available_models(),
+        "served": state.available_models().to_vec(),
         "background_model": state.config().background_model,
     }))
 }
@@ -128,6 +128,6 @@ async fn change(
     settings.mapping = mapping;
     Ok(Json(json!({
         "mapping": settings.mapping,
-        "served": state.available_models(),
+        "served": state.available_models().to_vec(),
     })))
 }

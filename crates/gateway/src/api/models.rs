@@ -48,7 +48,7 @@ impl Listed {
 
 /// What the pool serves, then the configured mapped names.
 fn listed(state: &AppState) -> Vec<Listed> {
-    let mut ids = state.available_models();
+    let mut ids = state.available_models().to_vec();
     for name in state.router().mapped_names() {
         if !ids.iter().any(|i| i == name) {
             ids.push(name.to_owned());

@@ -98,6 +98,8 @@ pub fn parse_available_models(answer: &Value, fetched_at: i64) -> Result<QuotaSn
 pub struct QuotaBook {
     snapshots: RwLock<HashMap<i64, Arc<QuotaSnapshot>>>,
     rounds: watch::Sender<u64>,
+    /// Bumped on every change, so readers can cache what they derive.
+    version: std::sync::atomic::AtomicU64,
 }
 
 impl Default for QuotaBook {
@@ -105,6 +107,7 @@ impl Default for QuotaBook {
         Self {
             snapshots: RwLock::default(),
             rounds: watch::channel(0).0,
+            version: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -122,6 +125,13 @@ impl QuotaBook {
             Ok(mut guard) => f(&mut guard),
             Err(poisoned) => f(&mut poisoned.into_inner()),
         }
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Changes with every snapshot change.
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The account's whole snapshot.
