@@ -23,7 +23,7 @@
 //!
 //! Thinking signatures arrive without a family (`Signature::family == None`): the
 //! Anthropic wire does not say who issued them. The gateway attributes them with
-//! [`super::restore_signatures`] from the signatures it relayed, before encoding.
+//! the signatures it relayed (its `signatures` module), before encoding.
 
 use serde_json::{Map, Value};
 

@@ -112,4 +112,4 @@ pub use responses_context::{LOCAL_SHELL_TOOL, ResponsesContext, ResponsesToolKin
 pub use responses_reasoning::{
     REASONING_STATE_PREFIX, ReasoningState, decode_reasoning_state, encode_reasoning_state,
 };
-pub use signatures::{DetachedSignature, SignatureAnchor, SignatureStore, restore_signatures};
+pub use signatures::{DetachedSignature, SignatureAnchor};

@@ -6,8 +6,8 @@
 //!   settings;
 //! - in `<case>.meta.json`, `"signatures": {"<value>": "claude" | "gemini"}` and
 //!   `"tool_call_signatures": {"<call id>": ["<value>", "<family>"]}` — the
-//!   gateway's record of relayed signatures, applied with `restore_signatures`
-//!   before encoding for the upstream;
+//!   gateway's record of relayed signatures, applied as the gateway's signature
+//!   store would before encoding for the upstream;
 //! - `<case>.events.json` — instead of an upstream SSE transcript, the IR events
 //!   an upstream decoder would emit, in batches (for what Cloud Code never sends,
 //!   such as a matched stop sequence);
@@ -22,7 +22,7 @@ use uplink_protocol::ir::{
     FinishReason, ModelFamily, Signature, StreamError, StreamEvent, ThinkingMode, Tool, Usage,
 };
 use uplink_protocol::translate::{
-    AnthropicDecoded, AnthropicStreamEncoder, DetachedSignature, SignatureAnchor, SignatureStore,
+    AnthropicDecoded, AnthropicStreamEncoder, DetachedSignature, SignatureAnchor,
 };
 
 use super::*;
@@ -32,12 +32,27 @@ pub(super) struct Store {
     calls: HashMap<String, Signature>,
 }
 
-impl SignatureStore for Store {
-    fn family_of(&self, signature: &str) -> Option<ModelFamily> {
-        self.families.get(signature).copied()
-    }
-    fn tool_call_signature(&self, call_id: &str) -> Option<Signature> {
-        self.calls.get(call_id).cloned()
+impl Store {
+    /// What the gateway's store does with its record: attribute thinking
+    /// signatures to their family and put back tool-call signatures.
+    pub(super) fn restore(&self, request: &mut uplink_protocol::ir::Request) {
+        use uplink_protocol::ir::ContentBlock;
+        for block in request
+            .messages
+            .iter_mut()
+            .flat_map(|m| m.content.iter_mut())
+        {
+            match block {
+                ContentBlock::Thinking {
+                    signature: Some(sig),
+                    ..
+                } if sig.family.is_none() => sig.family = self.families.get(&sig.value).copied(),
+                ContentBlock::ToolCall { id, signature, .. } if signature.is_none() => {
+                    *signature = self.calls.get(id.as_str()).cloned();
+                }
+                _ => {}
+            }
+        }
     }
 }
 
@@ -282,7 +297,7 @@ fn anthropic_cases() {
             continue;
         }
         let Ok(mut d) = decoded else { continue };
-        translate::restore_signatures(&mut d.request, &store(&raw_meta));
+        store(&raw_meta).restore(&mut d.request);
         check_json(
             &dir.join(format!("{case}.decoded.json")),
             &summary(&d),

@@ -152,7 +152,7 @@ fn decode_client(proto: Proto, body: &[u8], meta: &Value) -> Result<Request, Str
         Proto::OpenAi => translate::decode_openai_chat(body),
     }
     .map_err(|e| e.to_string())?;
-    translate::restore_signatures(&mut req, &store(meta));
+    store(meta).restore(&mut req);
     Ok(req)
 }
 
