@@ -1,0 +1,440 @@
+//! Running a scenario's lanes — serial (one request in flight), open loop at
+//! fixed rates, closed loop at saturation — against the direct stand-in, the
+//! gateway and (optionally) a peer, in alternating order over several
+//! repetitions, and reducing the repetitions to medians.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::load::{Client, Job, RunStats, Window, closed_loop, open_loop, probe};
+use crate::procfs::Cpu;
+use crate::scenarios::Scenario;
+use crate::standin::StandIn;
+use crate::stats::{Pcts, median};
+
+/// How much to run.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Plan {
+    pub quick: bool,
+    pub repetitions: usize,
+    pub warmup_s: f64,
+    pub window_s: f64,
+    pub workers: usize,
+    pub streams: usize,
+    pub timeout_s: f64,
+}
+
+impl Plan {
+    pub fn new(quick: bool) -> Plan {
+        if quick {
+            Plan {
+                quick,
+                repetitions: 1,
+                warmup_s: 0.2,
+                window_s: 0.8,
+                workers: 16,
+                streams: 200,
+                timeout_s: 5.0,
+            }
+        } else {
+            Plan {
+                quick,
+                repetitions: 3,
+                warmup_s: 0.4,
+                window_s: 2.0,
+                workers: 16,
+                streams: 1_000,
+                timeout_s: 10.0,
+            }
+        }
+    }
+
+    pub fn window(&self) -> Window {
+        Window {
+            warmup: Duration::from_secs_f64(self.warmup_s),
+            measure: Duration::from_secs_f64(self.window_s),
+        }
+    }
+}
+
+/// Where requests go.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub base: String,
+    pub pid: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Lane {
+    Serial,
+    Open { rate: f64 },
+    Saturation { workers: usize },
+}
+
+impl Lane {
+    pub fn label(&self) -> String {
+        match self {
+            Lane::Serial => "serial".to_owned(),
+            Lane::Open { rate } => format!("open {rate:.0}/s"),
+            Lane::Saturation { workers } => format!("saturation C={workers}"),
+        }
+    }
+
+    pub fn key(&self) -> String {
+        match self {
+            Lane::Serial => "serial".to_owned(),
+            Lane::Open { rate } => format!("open{rate:.0}"),
+            Lane::Saturation { .. } => "saturation".to_owned(),
+        }
+    }
+}
+
+/// What the gateway adds to the direct call (medians over repetitions of the
+/// per-repetition differences).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Added {
+    pub latency: Option<Pcts>,
+    pub ttfb: Option<Pcts>,
+    pub chunk: Option<Pcts>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LaneResult {
+    pub lane: Lane,
+    pub direct: RunStats,
+    pub gateway: RunStats,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<RunStats>,
+    pub added: Added,
+    /// Gateway throughput as a fraction of direct (saturation lane).
+    pub throughput_ratio: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_throughput_ratio: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    pub name: String,
+    pub title: String,
+    pub body_bytes: usize,
+    pub stream: bool,
+    pub available: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub lanes: Vec<LaneResult>,
+    /// Upstream 429s per successful request through the gateway (failover lane).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failovers_per_request: Option<f64>,
+}
+
+/// Everything the scenarios share.
+pub struct Bench {
+    pub client: Client,
+    pub standin: Arc<StandIn>,
+    pub direct: Target,
+    pub gateway: Target,
+    pub peer: Option<Target>,
+    pub plan: Plan,
+    /// Lane kinds to run (`serial`, `open`, `saturation`); empty means all.
+    pub lane_kinds: Vec<String>,
+    pub ids: Arc<AtomicU64>,
+    /// Gateway failures: the run exits non-zero when this is not empty.
+    pub failures: Vec<String>,
+}
+
+impl Bench {
+    fn job(&self, scenario: &Arc<Scenario>, target: &Target) -> Result<Job, String> {
+        Ok(Job {
+            client: self.client.clone(),
+            uri: scenario.uri(&target.base)?,
+            scenario: scenario.clone(),
+            standin: self.standin.clone(),
+            cpu: target.pid.map(Cpu::new),
+            timeout: Duration::from_secs_f64(self.plan.timeout_s),
+            ids: self.ids.clone(),
+        })
+    }
+
+    fn lanes_for(&self, scenario: &Scenario) -> Vec<Lane> {
+        let rates = if self.plan.quick {
+            &scenario.quick_rates
+        } else {
+            &scenario.rates
+        };
+        let mut lanes = vec![Lane::Serial];
+        lanes.extend(rates.iter().map(|&rate| Lane::Open { rate }));
+        if scenario.saturation {
+            lanes.push(Lane::Saturation {
+                workers: self.plan.workers,
+            });
+        }
+        lanes.retain(|lane| {
+            let kind = match lane {
+                Lane::Serial => "serial",
+                Lane::Open { .. } => "open",
+                Lane::Saturation { .. } => "saturation",
+            };
+            self.lane_kinds.is_empty() || self.lane_kinds.iter().any(|k| k == kind)
+        });
+        lanes
+    }
+
+    async fn run(&self, job: &Job, lane: Lane) -> RunStats {
+        let window = self.plan.window();
+        match lane {
+            Lane::Serial => closed_loop(job, 1, window).await,
+            Lane::Open { rate } => open_loop(job, rate, window).await,
+            Lane::Saturation { workers } => closed_loop(job, workers, window).await,
+        }
+    }
+
+    /// Probe, then run every lane of `scenario`.
+    pub async fn scenario(&mut self, scenario: Scenario) -> ScenarioResult {
+        let scenario = Arc::new(scenario);
+        let mut result = ScenarioResult {
+            name: scenario.name.to_owned(),
+            title: scenario.title.clone(),
+            body_bytes: scenario.body_len(),
+            stream: scenario.is_stream(),
+            available: false,
+            note: None,
+            lanes: Vec::new(),
+            failovers_per_request: None,
+        };
+        eprintln!("== {} — {}", scenario.name, scenario.title);
+        let jobs = match (
+            self.job(&scenario, &self.direct),
+            self.job(&scenario, &self.gateway),
+        ) {
+            (Ok(d), Ok(g)) => (d, g),
+            (Err(e), _) | (_, Err(e)) => {
+                self.failures.push(format!("{}: {e}", scenario.name));
+                result.note = Some(e);
+                return result;
+            }
+        };
+        let (direct, gateway) = jobs;
+        match probe(&gateway).await {
+            Ok(Some(())) => {}
+            Ok(None) if scenario.optional => {
+                eprintln!("   not available (the gateway answers 404)");
+                result.note = Some("not available: the gateway answers 404 on this route".into());
+                return result;
+            }
+            Ok(None) => {
+                let e = "the gateway answers 404".to_owned();
+                self.failures.push(format!("{}: {e}", scenario.name));
+                result.note = Some(e);
+                return result;
+            }
+            Err(e) => {
+                eprintln!("   gateway probe failed: {e}");
+                self.failures
+                    .push(format!("{}: gateway probe failed: {e}", scenario.name));
+                result.note = Some(format!("gateway probe failed: {e}"));
+                return result;
+            }
+        }
+        if let Err(e) | Ok(Err(e)) = probe(&direct).await.map(|ok| ok.ok_or("404".to_owned())) {
+            self.failures.push(format!(
+                "{}: direct probe failed (a bench bug): {e}",
+                scenario.name
+            ));
+            result.note = Some(format!("direct probe failed: {e}"));
+            return result;
+        }
+        result.available = true;
+        let peer = match (&self.peer, scenario.peer) {
+            (Some(t), true) => self.job(&scenario, t).ok(),
+            _ => None,
+        };
+        let (s0, q0) = self.counters();
+        for lane in self.lanes_for(&scenario) {
+            let peer_lane = peer
+                .as_ref()
+                .filter(|_| !matches!(lane, Lane::Open { rate } if rate > 100.0));
+            let mut reps: Vec<(RunStats, RunStats, Option<RunStats>)> = Vec::new();
+            for rep in 0..self.plan.repetitions {
+                let (d, g) = if rep % 2 == 0 {
+                    let d = self.run(&direct, lane).await;
+                    (d, self.run(&gateway, lane).await)
+                } else {
+                    let g = self.run(&gateway, lane).await;
+                    (self.run(&direct, lane).await, g)
+                };
+                let p = match peer_lane {
+                    Some(job) => Some(self.run(job, lane).await),
+                    None => None,
+                };
+                reps.push((d, g, p));
+            }
+            let lane_result = reduce(lane, &reps);
+            self.judge(&scenario, &lane_result);
+            eprintln!("   {}", progress_line(&lane_result));
+            result.lanes.push(lane_result);
+        }
+        if scenario.failover {
+            let (s1, q1) = self.counters();
+            let served = s1.saturating_sub(s0).max(1);
+            result.failovers_per_request = Some(q1.saturating_sub(q0) as f64 / served as f64);
+        }
+        result
+    }
+
+    fn counters(&self) -> (u64, u64) {
+        (
+            self.standin.cloudcode_streams.load(Ordering::Relaxed),
+            self.standin.quota_429s.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Record gateway (and direct) failures: wrong answers always; timeouts when
+    /// one request was in flight (under an open loop they mean overload).
+    fn judge(&mut self, scenario: &Scenario, lane: &LaneResult) {
+        for (who, stats) in [("gateway", &lane.gateway), ("direct", &lane.direct)] {
+            let timeouts = if lane.lane == Lane::Serial {
+                stats.timeouts
+            } else {
+                0
+            };
+            if stats.errors > 0 || timeouts > 0 {
+                self.failures.push(format!(
+                    "{} {} via {who}: {} errors, {} timeouts of {} requests; e.g. {}",
+                    scenario.name,
+                    lane.lane.label(),
+                    stats.errors,
+                    stats.timeouts,
+                    stats.requests,
+                    stats.error_samples.first().map_or("-", String::as_str)
+                ));
+            }
+        }
+    }
+}
+
+fn progress_line(l: &LaneResult) -> String {
+    let p = |x: Option<Pcts>| x.map_or("-".to_owned(), |p| format!("{:.0}/{:.0} µs", p.p50, p.p99));
+    format!(
+        "{:<16} direct {:>16} {:>8.0}/s | gateway {:>16} {:>8.0}/s | added {}{}",
+        l.lane.label(),
+        p(l.direct.latency),
+        l.direct.rps,
+        p(l.gateway.latency),
+        l.gateway.rps,
+        p(l.added.latency),
+        l.peer.as_ref().map_or(String::new(), |s| format!(
+            " | peer {} {:.0}/s",
+            p(s.latency),
+            s.rps
+        ))
+    )
+}
+
+/// Median of each figure over repetitions; errors and requests are summed.
+pub fn median_stats(all: &[RunStats]) -> RunStats {
+    let pcts = |f: fn(&RunStats) -> Option<Pcts>| {
+        Pcts::median_of(&all.iter().filter_map(f).collect::<Vec<_>>())
+    };
+    let cpu: Vec<f64> = all.iter().filter_map(|s| s.cpu_s_per_1k).collect();
+    let switches: Vec<f64> = all.iter().filter_map(|s| s.switches_per_request).collect();
+    RunStats {
+        requests: all.iter().map(|s| s.requests).sum(),
+        errors: all.iter().map(|s| s.errors).sum(),
+        timeouts: all.iter().map(|s| s.timeouts).sum(),
+        rps: median(&all.iter().map(|s| s.rps).collect::<Vec<_>>()),
+        latency: pcts(|s| s.latency),
+        ttfb: pcts(|s| s.ttfb),
+        chunk: pcts(|s| s.chunk),
+        send_lag: pcts(|s| s.send_lag),
+        cpu_s_per_1k: (!cpu.is_empty()).then(|| median(&cpu)),
+        switches_per_request: (!switches.is_empty()).then(|| median(&switches)),
+        error_samples: all
+            .iter()
+            .flat_map(|s| s.error_samples.iter().cloned())
+            .take(3)
+            .collect(),
+    }
+}
+
+fn diff(
+    reps: &[(RunStats, RunStats, Option<RunStats>)],
+    f: fn(&RunStats) -> Option<Pcts>,
+) -> Option<Pcts> {
+    let per_rep: Vec<Pcts> = reps
+        .iter()
+        .filter_map(|(d, g, _)| Some(f(g)?.minus(&f(d)?)))
+        .collect();
+    Pcts::median_of(&per_rep)
+}
+
+fn ratio(reps: &[(RunStats, RunStats, Option<RunStats>)], peer: bool) -> Option<f64> {
+    let ratios: Vec<f64> = reps
+        .iter()
+        .filter_map(|(d, g, p)| {
+            let num = if peer { p.as_ref()?.rps } else { g.rps };
+            (d.rps > 0.0).then(|| num / d.rps)
+        })
+        .collect();
+    (!ratios.is_empty()).then(|| median(&ratios))
+}
+
+/// Reduce the repetitions of one lane.
+pub fn reduce(lane: Lane, reps: &[(RunStats, RunStats, Option<RunStats>)]) -> LaneResult {
+    let direct: Vec<RunStats> = reps.iter().map(|r| r.0.clone()).collect();
+    let gateway: Vec<RunStats> = reps.iter().map(|r| r.1.clone()).collect();
+    let peer: Vec<RunStats> = reps.iter().filter_map(|r| r.2.clone()).collect();
+    let saturation = matches!(lane, Lane::Saturation { .. });
+    LaneResult {
+        lane,
+        direct: median_stats(&direct),
+        gateway: median_stats(&gateway),
+        peer: (!peer.is_empty()).then(|| median_stats(&peer)),
+        added: Added {
+            latency: diff(reps, |s| s.latency),
+            ttfb: diff(reps, |s| s.ttfb),
+            chunk: diff(reps, |s| s.chunk),
+        },
+        throughput_ratio: ratio(reps, false).filter(|_| saturation),
+        peer_throughput_ratio: ratio(reps, true).filter(|_| saturation && !peer.is_empty()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(p50: f64, rps: f64) -> RunStats {
+        RunStats {
+            requests: 10,
+            rps,
+            latency: Some(Pcts {
+                p50,
+                p90: p50 * 2.0,
+                p99: p50 * 3.0,
+                max: p50 * 4.0,
+            }),
+            ..RunStats::default()
+        }
+    }
+
+    #[test]
+    fn repetitions_reduce_to_medians_of_paired_differences() {
+        let reps = vec![
+            (stats(100.0, 1000.0), stats(140.0, 600.0), None),
+            (stats(110.0, 900.0), stats(130.0, 450.0), None),
+            (stats(90.0, 1100.0), stats(300.0, 440.0), None),
+        ];
+        let r = reduce(Lane::Saturation { workers: 4 }, &reps);
+        // Differences per repetition: 40, 20, 210 → median 40.
+        assert_eq!(r.added.latency.unwrap().p50, 40.0);
+        assert_eq!(r.gateway.latency.unwrap().p50, 140.0);
+        assert_eq!(r.gateway.requests, 30);
+        // Ratios 0.6, 0.5, 0.4 → 0.5.
+        assert!((r.throughput_ratio.unwrap() - 0.5).abs() < 1e-9);
+        assert!(reduce(Lane::Serial, &reps).throughput_ratio.is_none());
+    }
+}
