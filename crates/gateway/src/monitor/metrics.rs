@@ -8,6 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::Record;
 
+/// At most this many distinct model labels; names beyond it count as `other`
+/// (clients choose model names, and each would otherwise add series forever).
+const MAX_MODELS: usize = 64;
+
 /// Upper bounds, in seconds, of the latency and time-to-first-byte buckets.
 const BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
@@ -64,6 +68,8 @@ struct Inner {
     ttfb: BTreeMap<String, Histogram>,
     /// (model, kind) → tokens.
     tokens: BTreeMap<(String, &'static str), u64>,
+    /// The model labels in use.
+    models: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug, Default)]
@@ -97,11 +103,18 @@ impl Metrics {
         let Ok(mut m) = self.inner.lock() else {
             return;
         };
-        let model = r
+        let mut model = r
             .mapped_model
             .clone()
             .or(r.model.clone())
             .unwrap_or_default();
+        if !m.models.contains(&model) {
+            if m.models.len() < MAX_MODELS {
+                m.models.insert(model.clone());
+            } else {
+                model = "other".to_owned();
+            }
+        }
         *m.requests
             .entry((r.protocol.to_owned(), model.clone(), r.status))
             .or_default() += 1;

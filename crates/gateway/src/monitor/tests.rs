@@ -78,3 +78,24 @@ fn recorded_headers_hide_credentials() {
     assert!(lines.contains("authorization: [redacted]\n"), "{lines}");
     assert_eq!(lines.matches("[redacted]").count(), 4, "{lines}");
 }
+
+#[test]
+fn metric_model_labels_are_capped() {
+    let (monitor, _rx) = Monitor::new(MonitorConfig {
+        capture_bodies: None,
+        channel_capacity: 8,
+    });
+    for i in 0..500 {
+        monitor.submit(Record {
+            model: Some(format!("client-made-up-{i}")),
+            ..record(i)
+        });
+    }
+    let text = monitor.metrics.render(&metrics::Gauges::default());
+    let series = text
+        .lines()
+        .filter(|l| l.starts_with("uplink_requests_total{"))
+        .count();
+    assert!(series <= 65, "{series} series");
+    assert!(text.contains("model=\"other\""), "{text}");
+}

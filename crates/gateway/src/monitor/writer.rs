@@ -12,6 +12,9 @@ use crate::storage::Storage;
 
 /// At most this many records per transaction.
 const BATCH: usize = 512;
+/// After the first record of a batch, wait this long for more: at low load a
+/// transaction per request cost more CPU than the requests themselves.
+const LINGER: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {
@@ -42,12 +45,18 @@ pub fn spawn_writer(
                 },
                 () = stop.cancelled() => break,
             }
-            while batch.len() < BATCH {
-                match rx.try_recv() {
-                    Ok(record) => batch.push(record),
-                    Err(_) => break,
+            let _ = tokio::time::timeout(LINGER, async {
+                while batch.len() < BATCH {
+                    tokio::select! {
+                        received = rx.recv() => match received {
+                            Some(record) => batch.push(record),
+                            None => break,
+                        },
+                        () = stop.cancelled() => break,
+                    }
                 }
-            }
+            })
+            .await;
             write(&db, &mut batch).await;
         }
         // Drain what was queued before shutdown.

@@ -23,5 +23,7 @@ pub fn client_builder() -> reqwest::ClientBuilder {
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(64)
         .connect_timeout(Duration::from_secs(10))
+        // Upstream APIs do not redirect; the policy's per-request URL work is waste.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("uplink/", env!("CARGO_PKG_VERSION")))
 }
