@@ -304,3 +304,35 @@ async fn provider_errors_map_to_cooldowns_and_disabled_keys() {
     );
     assert_eq!(h.fake.provider_calls(Provider::Anthropic, "k3").len(), 1);
 }
+
+#[tokio::test]
+async fn count_tokens_is_forwarded_to_an_anthropic_provider() {
+    let h = with_provider(&["a@x.com"], "anthropic", 1, "models = [\"claude-*\"]").await;
+    let body = json!({
+        "model": "claude-sonnet-4-5",
+        "system": "Be brief.",
+        "messages": [{"role": "user", "content": "count these words for me please"}],
+        "tools": [{"name": "t", "input_schema": {"type": "object", "properties": {}}}],
+    });
+    let res = h
+        .post("/v1/messages/count_tokens", body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let counted: Value = res.json().await.unwrap();
+    assert!(counted["input_tokens"].as_u64().unwrap() > 0, "{counted}");
+    let calls: Vec<_> = h
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/v1/messages/count_tokens"))
+        .collect();
+    assert_eq!(calls.len(), 1, "asked the provider");
+    assert_eq!(calls[0].status, 200, "the provider accepted the body");
+    assert_eq!(
+        h.fake.call_count(Some("a@x.com"), "countTokens"),
+        0,
+        "not Cloud Code"
+    );
+}

@@ -99,7 +99,7 @@ pub async fn count_tokens(
     let decoded = decode_anthropic_count_tokens(&body)
         .map_err(|e| ApiError::from_body(D, e.to_error_body(D)))?;
     let upstream = state.resolve_model(&decoded.request.model).model;
-    let total = proxy::count_tokens(&state, &decoded.request, &upstream).await;
+    let total = proxy::count_tokens(&state, &decoded.request, &upstream, D).await;
     Ok(Json(json!(encode_anthropic_count_tokens(total))))
 }
 

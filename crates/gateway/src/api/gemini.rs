@@ -50,7 +50,7 @@ pub async fn model_method(
             let request = decode_gemini_count_tokens(&body, model)
                 .map_err(|e| ApiError::from_body(D, e.to_error_body(D)))?;
             let upstream = state.resolve_model(model).model;
-            let total = proxy::count_tokens(&state, &request, &upstream).await;
+            let total = proxy::count_tokens(&state, &request, &upstream, D).await;
             Ok(Json(json!({ "totalTokens": total })).into_response())
         }
         other => Err(ApiError::new(

@@ -1,19 +1,94 @@
-//! Token counting: the upstream's own `countTokens` through a usable account,
-//! else a local estimate — never a made-up zero.
+//! Token counting: an Anthropic-compatible provider that serves the model counts
+//! with its own `count_tokens`; else Cloud Code's `countTokens` through a usable
+//! account; else a local estimate — never a made-up zero.
 
 use bytes::Bytes;
+use secrecy::ExposeSecret;
+use uplink_protocol::error::Dialect;
 use uplink_protocol::ir::Request;
-use uplink_protocol::translate::{encode_cloudcode_count_tokens, estimate_tokens};
+use uplink_protocol::translate::{
+    encode_anthropic_request, encode_cloudcode_count_tokens, estimate_tokens,
+};
+
+use crate::config::providers::ProviderKind;
 
 use crate::state::AppState;
 use crate::upstream::cloudcode::read_json;
 
-/// The number of prompt tokens `request` would cost on `upstream_model`.
-pub async fn count_tokens(state: &AppState, request: &Request, upstream_model: &str) -> u64 {
+/// The number of prompt tokens `request` would cost on `upstream_model`, for a
+/// client of `dialect`.
+pub async fn count_tokens(
+    state: &AppState,
+    request: &Request,
+    upstream_model: &str,
+    dialect: Dialect,
+) -> u64 {
+    if let Some(n) = provider_count(state, request, upstream_model, dialect).await {
+        return n;
+    }
     match upstream_count(state, request, upstream_model).await {
         Some(n) => n,
         None => estimate_tokens(request),
     }
+}
+
+/// `POST {base}/v1/messages/count_tokens` with a usable key of the first
+/// Anthropic-compatible provider that serves the model.
+async fn provider_count(
+    state: &AppState,
+    request: &Request,
+    upstream_model: &str,
+    dialect: Dialect,
+) -> Option<u64> {
+    let (config, key, model) = state.providers().list.iter().find_map(|(config, keys)| {
+        if config.kind != ProviderKind::Anthropic {
+            return None;
+        }
+        let model = if config.serves(dialect, &request.model) {
+            config.model_for(&request.model)
+        } else if config.serves(dialect, upstream_model) {
+            config.model_for(upstream_model)
+        } else {
+            return None;
+        };
+        let key = keys.iter().find(|k| k.is_usable())?;
+        Some((config, key, model))
+    })?;
+    let mut body = serde_json::to_value(encode_anthropic_request(request, &model).ok()?).ok()?;
+    if let Some(obj) = body.as_object_mut() {
+        // The count endpoint refuses what only generation takes.
+        for field in [
+            "max_tokens",
+            "stream",
+            "temperature",
+            "top_p",
+            "top_k",
+            "stop_sequences",
+            "metadata",
+        ] {
+            obj.remove(field);
+        }
+    }
+    let secret = key.key.as_ref()?.key.expose_secret().to_owned();
+    let response = state
+        .upstreams()
+        .http
+        .post(format!("{}/v1/messages/count_tokens", config.base_url))
+        .header("x-api-key", secret)
+        .header("anthropic-version", "2023-06-01")
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        tracing::debug!(provider = %config.id, status = response.status().as_u16(), "provider count_tokens failed; counting elsewhere");
+        return None;
+    }
+    let value: serde_json::Value = response.json().await.ok()?;
+    value
+        .get("input_tokens")
+        .and_then(serde_json::Value::as_u64)
+        .filter(|n| *n > 0)
 }
 
 async fn upstream_count(state: &AppState, request: &Request, upstream_model: &str) -> Option<u64> {
