@@ -276,7 +276,12 @@ async fn a_401_refreshes_the_token_and_retries_the_same_account() {
 
 #[tokio::test]
 async fn invalid_grant_disables_the_account_and_the_next_one_serves() {
-    let h = Harness::start(&["a@x.com", "b@x.com"]).await;
+    // a@x.com is preferred, so it is certainly tried (and found revoked).
+    let h = Harness::start_with(
+        &["a@x.com", "b@x.com"],
+        "[scheduling]\nmode = \"fixed\"\npreferred_account = \"a@x.com\"",
+    )
+    .await;
     h.fake.revoke("a@x.com");
     for _ in 0..2 {
         let res = h
