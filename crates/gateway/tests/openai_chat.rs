@@ -471,3 +471,41 @@ async fn no_accounts_is_a_503_that_says_how_to_add_one() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn legacy_completions_answer_and_stream() {
+    let h = Harness::start(&["a@x.com"]).await;
+    let res = h
+        .post(
+            "/v1/completions",
+            json!({"model": MODEL, "prompt": "say hi", "max_tokens": 32}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["object"], "text_completion");
+    assert!(body["id"].as_str().unwrap().starts_with("cmpl-"));
+    assert_eq!(
+        body["choices"][0]["text"],
+        format!("Hello from {MODEL}. You said: say hi")
+    );
+
+    let res = h
+        .post(
+            "/v1/completions",
+            json!({"model": MODEL, "prompt": "stream it", "stream": true}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let data = sse_data(&res.text().await.unwrap());
+    assert_eq!(data.last().unwrap(), "[DONE]");
+    let text: String = data[..data.len() - 1]
+        .iter()
+        .map(|d| serde_json::from_str::<Value>(d).unwrap())
+        .filter_map(|c| c["choices"][0]["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(text, format!("Hello from {MODEL}. You said: stream it"));
+}

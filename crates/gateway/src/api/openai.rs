@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use uplink_protocol::error::Dialect;
-use uplink_protocol::ir::Request;
+use uplink_protocol::ir::{Request, Response as IrResponse};
 use uplink_protocol::translate::{
     ChatChunkEncoder, CompletionChunkEncoder, TranslateError, decode_openai_chat,
     decode_openai_completions, encode_chat_completion, encode_text_completion,
@@ -13,7 +13,7 @@ use uplink_protocol::translate::{
 use super::ApiError;
 use super::body::RawBody;
 use super::respond::{Ctx, answer_headers, new_id, stream_error, stream_response, unix_now};
-use super::stream::DataLines;
+use super::stream::{DataLines, PayloadEncoder};
 use crate::proxy::{self, relay};
 use crate::state::AppState;
 
@@ -29,37 +29,19 @@ pub async fn chat_completions(
     ctx: Ctx,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    let mut request = decode_openai_chat(&body).map_err(bad_request)?;
-    ctx.note_request(&state, &request.model, request.stream, &body);
-    session_from_headers(&mut request, &ctx);
-    let answer = proxy::dispatch(
+    let request = decode_openai_chat(&body).map_err(bad_request)?;
+    serve(
         &state,
-        &mut request,
-        D,
-        &ctx.request_id,
-        &ctx.note,
-        proxy::Commit::FirstContent,
+        &ctx,
+        &body,
+        request,
+        "chatcmpl-",
+        ChatChunkEncoder::new,
+        |r: &IrResponse, id: &str, model: &str, created: u64| {
+            encode_chat_completion(r, id, model, created)
+        },
     )
-    .await?;
-    let headers = answer_headers(&answer);
-    let (id, created) = (new_id("chatcmpl-"), unix_now());
-    if request.stream {
-        let encoder =
-            ChatChunkEncoder::new(&id, &request.model, created, request.meta.include_usage);
-        let body = relay::sse_body(
-            answer,
-            DataLines {
-                encoder,
-                terminator: Some("[DONE]"),
-            },
-        );
-        return Ok(stream_response(headers, "text/event-stream", body));
-    }
-    let response = relay::collect(answer)
-        .await
-        .map_err(|e| stream_error(D, e))?;
-    let body = encode_chat_completion(&response, &id, &request.model, created);
-    Ok((headers, Json(body)).into_response())
+    .await
 }
 
 /// `POST /v1/completions`.
@@ -68,11 +50,41 @@ pub async fn completions(
     ctx: Ctx,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    let mut request = decode_openai_completions(&body).map_err(bad_request)?;
-    ctx.note_request(&state, &request.model, request.stream, &body);
-    session_from_headers(&mut request, &ctx);
-    let answer = proxy::dispatch(
+    let request = decode_openai_completions(&body).map_err(bad_request)?;
+    serve(
         &state,
+        &ctx,
+        &body,
+        request,
+        "cmpl-",
+        CompletionChunkEncoder::new,
+        |r: &IrResponse, id: &str, model: &str, created: u64| {
+            encode_text_completion(r, id, model, created)
+        },
+    )
+    .await
+}
+
+/// What both endpoints do once the request is decoded: dispatch, then stream
+/// chunks ending in `[DONE]` or answer with one object. `chunks` and `whole`
+/// take the id, the client's model name and the creation time.
+async fn serve<E, T>(
+    state: &AppState,
+    ctx: &Ctx,
+    body: &[u8],
+    mut request: Request,
+    id_prefix: &str,
+    chunks: impl FnOnce(&str, &str, u64, bool) -> E,
+    whole: impl FnOnce(&IrResponse, &str, &str, u64) -> T,
+) -> Result<Response, ApiError>
+where
+    E: PayloadEncoder,
+    T: serde::Serialize,
+{
+    ctx.note_request(state, &request.model, request.stream, body);
+    session_from_headers(&mut request, ctx);
+    let answer = proxy::dispatch(
+        state,
         &mut request,
         D,
         &ctx.request_id,
@@ -81,10 +93,9 @@ pub async fn completions(
     )
     .await?;
     let headers = answer_headers(&answer);
-    let (id, created) = (new_id("cmpl-"), unix_now());
+    let (id, created) = (new_id(id_prefix), unix_now());
     if request.stream {
-        let encoder =
-            CompletionChunkEncoder::new(&id, &request.model, created, request.meta.include_usage);
+        let encoder = chunks(&id, &request.model, created, request.meta.include_usage);
         let body = relay::sse_body(
             answer,
             DataLines {
@@ -97,8 +108,11 @@ pub async fn completions(
     let response = relay::collect(answer)
         .await
         .map_err(|e| stream_error(D, e))?;
-    let body = encode_text_completion(&response, &id, &request.model, created);
-    Ok((headers, Json(body)).into_response())
+    Ok((
+        headers,
+        Json(whole(&response, &id, &request.model, created)),
+    )
+        .into_response())
 }
 
 /// Codex and some SDK wrappers name the session in a header.
