@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 
 use super::TranslateError;
 use super::decode_anthropic_blocks::{At, BlockDecoder, block_error, cache_control, system_parts};
-use super::util::{first_bad_field, first_bad_item, locate_error};
+use super::util::{first_bad_element, first_bad_field, first_bad_item, locate_error};
 use crate::anthropic::{
     AnthropicMessageParam, AnthropicOutputFormat, AnthropicRole, AnthropicThinkingConfig,
     AnthropicTool, AnthropicToolChoice, MessagesRequest,
@@ -111,15 +111,9 @@ fn locate_anthropic(root: &Map<String, Value>) -> Option<TranslateError> {
         return first_bad_field::<AnthropicMessageParam>(msg, &base, &path).map(|(_, e)| e);
     }
     if let Some(Value::Array(tools)) = root.get("tools")
-        && let Some(i) = first_bad_item::<AnthropicTool>(tools)
+        && let Some(e) = first_bad_element::<AnthropicTool>(tools, "tools")
     {
-        let path = format!("tools[{i}]");
-        if let Value::Object(tool) = &tools[i]
-            && let Some((_, e)) = first_bad_field::<AnthropicTool>(tool, &[], &path)
-        {
-            return Some(e);
-        }
-        return Some(TranslateError::new(path, "expected an object"));
+        return Some(e);
     }
     first_bad_field::<MessagesRequest>(root, &[], "").map(|(_, e)| e)
 }

@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 
 use super::TranslateError;
 use super::util::{
-    first_bad_field, first_bad_item, locate_error, media_from_url, mime_from_extension,
-    parse_data_url, push_blocks,
+    first_bad_element, first_bad_field, first_bad_item, locate_error, media_from_url,
+    mime_from_extension, parse_data_url, push_blocks,
 };
 use crate::ir::{
     ContentBlock, FunctionTool, MediaSource, Message, ReasoningEffort, Request, ResponseFormat,
@@ -59,28 +59,16 @@ fn locate_chat(root: &Map<String, Value>) -> Option<TranslateError> {
         }
         if key == "tool_calls"
             && let Some(Value::Array(calls)) = msg.get("tool_calls")
-            && let Some(k) = first_bad_item::<ChatToolCall>(calls)
+            && let Some(e) = first_bad_element::<ChatToolCall>(calls, &format!("{path}.tool_calls"))
         {
-            let cpath = format!("{path}.tool_calls[{k}]");
-            if let Value::Object(call) = &calls[k]
-                && let Some((_, e)) = first_bad_field::<ChatToolCall>(call, &[], &cpath)
-            {
-                return Some(e);
-            }
-            return Some(TranslateError::new(cpath, "expected an object"));
+            return Some(e);
         }
         return Some(err);
     }
     if let Some(Value::Array(tools)) = root.get("tools")
-        && let Some(i) = first_bad_item::<ChatTool>(tools)
+        && let Some(e) = first_bad_element::<ChatTool>(tools, "tools")
     {
-        let path = format!("tools[{i}]");
-        if let Value::Object(tool) = &tools[i]
-            && let Some((_, e)) = first_bad_field::<ChatTool>(tool, &[], &path)
-        {
-            return Some(e);
-        }
-        return Some(TranslateError::new(path, "expected an object"));
+        return Some(e);
     }
     first_bad_field::<ChatCompletionRequest>(root, &[], "").map(|(_, e)| e)
 }

@@ -39,8 +39,8 @@ use super::decode_openai_responses_config::{
 use super::responses_context::{LOCAL_SHELL_TOOL, ResponsesContext};
 use super::responses_reasoning::{ReasoningState, decode_reasoning_state};
 use super::util::{
-    first_bad_field, first_bad_item, locate_error, media_from_url, mime_from_extension,
-    parse_data_url, push_blocks,
+    first_bad_element, first_bad_field, first_bad_item, locate_error, media_from_url,
+    mime_from_extension, parse_data_url, push_blocks,
 };
 use crate::ir::{
     ContentBlock, MediaSource, Message, Request, Role, Signature, SystemPart, ToolResultContent,
@@ -83,15 +83,9 @@ fn locate_responses(root: &Map<String, Value>) -> Option<TranslateError> {
         }
     }
     if let Some(Value::Array(tools)) = root.get("tools")
-        && let Some(i) = first_bad_item::<ResponsesTool>(tools)
+        && let Some(e) = first_bad_element::<ResponsesTool>(tools, "tools")
     {
-        let path = format!("tools[{i}]");
-        if let Value::Object(tool) = &tools[i]
-            && let Some((_, e)) = first_bad_field::<ResponsesTool>(tool, &[], &path)
-        {
-            return Some(e);
-        }
-        return Some(TranslateError::new(path, "expected an object"));
+        return Some(e);
     }
     first_bad_field::<ResponsesRequest>(root, &[], "").map(|(_, e)| e)
 }

@@ -140,6 +140,22 @@ pub(crate) fn first_bad_field<T: DeserializeOwned>(
     None
 }
 
+/// The error of the first element of `items` (at `path`) that is not a valid `T`:
+/// its first failing field, named `path[i].field`, or "expected an object".
+pub(crate) fn first_bad_element<T: DeserializeOwned>(
+    items: &[Value],
+    path: &str,
+) -> Option<TranslateError> {
+    let i = first_bad_item::<T>(items)?;
+    let at = format!("{path}[{i}]");
+    if let Value::Object(obj) = &items[i]
+        && let Some((_, e)) = first_bad_field::<T>(obj, &[], &at)
+    {
+        return Some(e);
+    }
+    Some(TranslateError::new(at, "expected an object"))
+}
+
 /// The first element of `items` that fails to deserialize as `T`, with its index.
 pub(crate) fn first_bad_item<T: DeserializeOwned>(items: &[Value]) -> Option<usize> {
     items
