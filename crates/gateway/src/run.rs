@@ -132,6 +132,10 @@ impl Gateway {
                 every: std::time::Duration::from_secs(600),
             },
         );
+        if let Some(busy_poll) = self.state.busy_poll().cloned() {
+            let stop = stop_background.clone();
+            background.spawn(async move { busy_poll.run(stop).await });
+        }
         // Live feeds (the web UI's monitor) end when shutdown starts, so they
         // do not hold the grace period open.
         let feeds = self.state.admin().feeds_stop().clone();

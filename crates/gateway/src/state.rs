@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::monitor::Monitor;
 use crate::pool::{Pool, Providers};
 use crate::router::ModelRouter;
+use crate::server::busy_poll::BusyPoll;
 use crate::signatures::SignatureStore;
 use crate::storage::Storage;
 use crate::upstream::cloudcode::CloudCode;
@@ -51,6 +52,8 @@ struct Inner {
     pool: Pool,
     upstreams: Upstreams,
     signatures: Arc<SignatureStore>,
+    /// `[runtime] busy_poll_us`, when it applies.
+    busy_poll: Option<Arc<BusyPoll>>,
     router: RwLock<Arc<ModelRouter>>,
     monitor: Arc<Monitor>,
     providers: Providers,
@@ -68,6 +71,10 @@ impl AppState {
         monitor: Monitor,
     ) -> Self {
         let router = RwLock::new(Arc::new(ModelRouter::new(&config.model_mapping)));
+        let busy_poll = config
+            .runtime
+            .busy_poll()
+            .map(|w| Arc::new(BusyPoll::new(w)));
         Self {
             inner: Arc::new(Inner {
                 providers: Providers::new(&config.providers),
@@ -82,6 +89,7 @@ impl AppState {
                 pool,
                 upstreams,
                 signatures: Arc::new(SignatureStore::default()),
+                busy_poll,
             }),
         }
     }
@@ -139,6 +147,10 @@ impl AppState {
 
     pub fn monitor(&self) -> &Arc<Monitor> {
         &self.inner.monitor
+    }
+
+    pub fn busy_poll(&self) -> Option<&Arc<BusyPoll>> {
+        self.inner.busy_poll.as_ref()
     }
 
     pub fn signatures(&self) -> &Arc<SignatureStore> {

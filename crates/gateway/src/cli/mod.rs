@@ -108,20 +108,6 @@ pub fn main() -> ExitCode {
         }
     };
     let env: HashMap<String, String> = std::env::vars().collect();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_FAILURE);
-        }
-    };
-    runtime.block_on(run(cli, env))
-}
-
-async fn run(cli: Cli, env: HashMap<String, String>) -> ExitCode {
     let serve_args = match &cli.command {
         Some(Command::Serve(args)) => args.clone(),
         _ => ServeArgs::default(),
@@ -139,7 +125,34 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    match cli.command {
+    let serving = matches!(cli.command, None | Some(Command::Serve(_)));
+    let runtime = match runtime(serving.then_some(config.runtime.worker_threads)) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    runtime.block_on(run(cli.command, config))
+}
+
+/// One thread (the default, and every command but `serve`): the sockets, the
+/// handlers and the upstream connections share it, so no request is handed
+/// between threads. More: a work-stealing pool of that many.
+fn runtime(serve_threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
+    match serve_threads {
+        Some(threads) if threads > 1 => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    }
+}
+
+async fn run(command: Option<Command>, config: Config) -> ExitCode {
+    match command {
         None | Some(Command::Serve(_)) => serve(config).await,
         Some(Command::Config(ConfigCommand::ShowKey)) => show_key(&config).await,
         Some(Command::Config(ConfigCommand::Show)) => {
@@ -238,6 +251,16 @@ fn describe(config: &Config) -> String {
         format!("shutdown_grace_secs = {}", config.shutdown_grace.as_secs()),
         format!("log.level = {:?}", config.log.level),
         format!("log.json = {}", config.log.json),
+        format!("runtime.worker_threads = {}", config.runtime.worker_threads),
+        format!(
+            "runtime.busy_poll_us = {}{}",
+            config.runtime.busy_poll.map_or(0, |d| d.as_micros()),
+            if config.runtime.busy_poll().is_none() && config.runtime.busy_poll.is_some() {
+                " # off: needs worker_threads = 1"
+            } else {
+                ""
+            }
+        ),
     ]
     .join("\n")
 }

@@ -134,6 +134,26 @@ pub struct Config {
     pub quota: QuotaConfig,
     pub monitor: MonitorSettings,
     pub providers: Vec<providers::ProviderConfig>,
+    pub runtime: RuntimeConfig,
+}
+
+/// `[runtime]`: how the server uses the machine's cores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    /// Threads that serve connections (1 by default: one thread holds the
+    /// sockets, so no request is handed between threads).
+    pub worker_threads: usize,
+    /// After a request starts or ends, keep polling the sockets this long
+    /// before sleeping: an answer or the next request that comes within it
+    /// is picked up without a wake-up. Only with one worker thread.
+    pub busy_poll: Option<Duration>,
+}
+
+impl RuntimeConfig {
+    /// Busy polling needs the one thread that owns the sockets.
+    pub fn busy_poll(&self) -> Option<Duration> {
+        self.busy_poll.filter(|_| self.worker_threads == 1)
+    }
 }
 
 /// `[monitor]`: the request log.
@@ -157,6 +177,12 @@ pub struct QuotaConfig {
 }
 
 pub const DEFAULT_QUOTA_REFRESH_INTERVAL_SECS: u64 = 300;
+/// Long enough to cover a local upstream's answer and a client's next request
+/// on keep-alive (a few tens of µs each); short enough to cost nothing when
+/// the upstream is across the internet.
+pub const DEFAULT_BUSY_POLL_US: u64 = 100;
+const MAX_BUSY_POLL_US: u64 = 10_000;
+const MAX_WORKER_THREADS: usize = 1024;
 
 /// How the pool orders accounts for a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -374,6 +400,8 @@ impl Config {
             message: "too large for this platform".into(),
         })?;
 
+        let runtime = runtime_config(&raw.runtime)?;
+
         let level = raw.log.level.unwrap_or_else(|| "info".to_owned());
         if tracing_subscriber::EnvFilter::try_new(&level).is_err() {
             return Err(ConfigError::Invalid {
@@ -545,6 +573,7 @@ impl Config {
             },
             monitor,
             providers,
+            runtime,
         })
     }
 
@@ -552,6 +581,32 @@ impl Config {
     pub fn is_lan_exposed(&self) -> bool {
         !self.listen.ip().is_loopback()
     }
+}
+
+fn runtime_config(raw: &raw::RawRuntime) -> Result<RuntimeConfig, ConfigError> {
+    let worker_threads = match raw.worker_threads.unwrap_or(1) {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n if n > MAX_WORKER_THREADS => {
+            return Err(ConfigError::Invalid {
+                setting: "runtime.worker_threads",
+                message: format!("{n} is more than {MAX_WORKER_THREADS}"),
+            });
+        }
+        n => n,
+    };
+    let busy_poll_us = raw.busy_poll_us.unwrap_or(DEFAULT_BUSY_POLL_US);
+    if busy_poll_us > MAX_BUSY_POLL_US {
+        return Err(ConfigError::Invalid {
+            setting: "runtime.busy_poll_us",
+            message: format!(
+                "{busy_poll_us} µs would spin a core for nothing; give at most {MAX_BUSY_POLL_US} (0 turns it off)"
+            ),
+        });
+    }
+    Ok(RuntimeConfig {
+        worker_threads,
+        busy_poll: Some(Duration::from_micros(busy_poll_us)).filter(|d| !d.is_zero()),
+    })
 }
 
 /// `auto`: require a key when reachable from the LAN, otherwise not.

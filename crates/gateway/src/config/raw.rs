@@ -39,6 +39,18 @@ pub struct RawConfig {
     pub providers: Option<Vec<super::providers::RawProvider>>,
     #[serde(default)]
     pub quota: RawQuota,
+    #[serde(default)]
+    pub runtime: RawRuntime,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawRuntime {
+    /// Threads that serve connections; 0 means one per CPU core.
+    pub worker_threads: Option<usize>,
+    /// Microseconds to keep polling for the next event after a request starts
+    /// or ends, instead of sleeping; 0 disables it.
+    pub busy_poll_us: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -177,6 +189,11 @@ impl RawConfig {
             &mut self.quota.refresh_interval_secs,
             &later.quota.refresh_interval_secs,
         );
+        overlay(
+            &mut self.runtime.worker_threads,
+            &later.runtime.worker_threads,
+        );
+        overlay(&mut self.runtime.busy_poll_us, &later.runtime.busy_poll_us);
     }
 
     /// Parse a TOML file's text. Errors name the file and the offending key.
@@ -245,6 +262,10 @@ impl RawConfig {
             },
             quota: RawQuota {
                 refresh_interval_secs: parse_env(env, "UPLINK_QUOTA_REFRESH_INTERVAL_SECS")?,
+            },
+            runtime: RawRuntime {
+                worker_threads: parse_env(env, "UPLINK_WORKER_THREADS")?,
+                busy_poll_us: parse_env(env, "UPLINK_BUSY_POLL_US")?,
             },
         })
     }

@@ -473,3 +473,56 @@ fn admin_password_from_file_or_environment_and_never_empty() {
         );
     }
 }
+
+#[test]
+fn runtime_defaults_to_one_thread_that_busy_polls_and_layers_like_the_rest() {
+    let c = load(None, &[], RawConfig::default()).unwrap();
+    assert_eq!(c.runtime.worker_threads, 1);
+    assert_eq!(
+        c.runtime.busy_poll(),
+        Some(Duration::from_micros(DEFAULT_BUSY_POLL_US))
+    );
+
+    let file = "[runtime]\nworker_threads = 4\nbusy_poll_us = 50\n";
+    let c = load(Some(file), &[], RawConfig::default()).unwrap();
+    assert_eq!(c.runtime.worker_threads, 4);
+    // Spinning on one of several threads would not see the sockets' events.
+    assert_eq!(c.runtime.busy_poll(), None);
+
+    let env = [("UPLINK_WORKER_THREADS", "1"), ("UPLINK_BUSY_POLL_US", "0")];
+    let c = load(Some(file), &env, RawConfig::default()).unwrap();
+    assert_eq!(c.runtime.worker_threads, 1);
+    assert_eq!(c.runtime.busy_poll(), None);
+
+    let c = load(
+        Some("[runtime]\nworker_threads = 0\n"),
+        &[],
+        RawConfig::default(),
+    )
+    .unwrap();
+    assert!(c.runtime.worker_threads >= 1, "0 means one per core");
+}
+
+#[test]
+fn runtime_settings_out_of_range_are_refused_by_name() {
+    for (file, setting) in [
+        ("[runtime]\nbusy_poll_us = 20000\n", "runtime.busy_poll_us"),
+        (
+            "[runtime]\nworker_threads = 100000\n",
+            "runtime.worker_threads",
+        ),
+    ] {
+        let msg = load(Some(file), &[], RawConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(setting), "{msg}");
+    }
+    let msg = load(
+        None,
+        &[("UPLINK_BUSY_POLL_US", "soon")],
+        RawConfig::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(msg.contains("UPLINK_BUSY_POLL_US"), "{msg}");
+}

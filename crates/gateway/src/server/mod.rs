@@ -1,6 +1,7 @@
 //! The HTTP server: the route table, the middleware stack, binding and graceful
 //! shutdown.
 
+pub mod busy_poll;
 pub mod listener;
 pub mod middleware;
 
@@ -73,7 +74,8 @@ pub fn router(state: AppState) -> Router {
             middleware::auth::require_key,
         ))
         .layer(cors())
-        .layer(axum::middleware::from_fn(
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             middleware::request_id::request_id,
         ))
         .with_state(state)

@@ -3,10 +3,12 @@
 
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderValue;
+
+use crate::state::AppState;
 
 pub const HEADER: &str = "x-request-id";
 
@@ -31,7 +33,11 @@ fn acceptable(value: &HeaderValue) -> bool {
     !bytes.is_empty() && bytes.len() <= 128 && bytes.iter().all(|b| b.is_ascii_graphic())
 }
 
-pub async fn request_id(mut req: Request, next: Next) -> Response {
+/// Also where a request starts and ends for the busy poller.
+pub async fn request_id(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if let Some(poll) = state.busy_poll() {
+        poll.touch();
+    }
     let id = match req.headers().get(HEADER) {
         Some(v) if acceptable(v) => v.clone(),
         _ => fresh(),
@@ -50,5 +56,8 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
         "request"
     );
     response.headers_mut().insert(HEADER, id);
+    if let Some(poll) = state.busy_poll() {
+        poll.touch();
+    }
     response
 }
