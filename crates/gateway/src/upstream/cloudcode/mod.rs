@@ -19,11 +19,29 @@ const ONBOARD_INTERVAL: Duration = Duration::from_secs(2);
 pub struct CloudCode {
     http: reqwest::Client,
     config: CloudCodeConfig,
+    /// `{endpoint}:streamGenerateContent?alt=sse` per endpoint, parsed once:
+    /// every proxied request posts there, and parsing a URL is not free.
+    stream_urls: Vec<Option<reqwest::Url>>,
 }
+
+/// The method every proxied request calls.
+const STREAM_METHOD: (&str, &str) = ("streamGenerateContent", "?alt=sse");
 
 impl CloudCode {
     pub fn new(http: reqwest::Client, config: CloudCodeConfig) -> Self {
-        Self { http, config }
+        let stream_urls = config
+            .endpoints
+            .iter()
+            .map(|endpoint| {
+                let (method, query) = STREAM_METHOD;
+                reqwest::Url::parse(&format!("{endpoint}:{method}{query}")).ok()
+            })
+            .collect();
+        Self {
+            http,
+            config,
+            stream_urls,
+        }
     }
 
     pub fn user_agent(&self) -> &str {
@@ -41,11 +59,17 @@ impl CloudCode {
         body: Bytes,
     ) -> Result<reqwest::Response, UpstreamError> {
         let mut last = UpstreamError::network("no Cloud Code endpoint is configured");
-        for endpoint in &self.config.endpoints {
-            let url = format!("{endpoint}:{method}{query}");
-            let sent = self
-                .http
-                .post(&url)
+        for (i, endpoint) in self.config.endpoints.iter().enumerate() {
+            let parsed = self
+                .stream_urls
+                .get(i)
+                .filter(|_| (method, query) == STREAM_METHOD)
+                .and_then(Option::clone);
+            let request = match parsed {
+                Some(url) => self.http.post(url),
+                None => self.http.post(format!("{endpoint}:{method}{query}")),
+            };
+            let sent = request
                 .bearer_auth(token.expose_secret())
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .header(http::header::USER_AGENT, &self.config.user_agent)
