@@ -39,9 +39,15 @@ pub struct StandIn {
 }
 
 impl StandIn {
-    /// Bind on 127.0.0.1:0 and serve in the background.
+    /// Bind on 127.0.0.1:0 and serve in the background, on a thread and
+    /// runtime of its own: an upstream is another process, so a request to it
+    /// wakes it and its answer wakes the client, through the gateway or not.
+    /// (Sharing the load generator's runtime let direct calls skip both
+    /// wake-ups while calls through the gateway paid them, which charged the
+    /// gateway with the load generator's own scheduling.)
     pub async fn start(failover_share: Vec<f64>) -> std::io::Result<Arc<StandIn>> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
         let seen = failover_share.iter().map(|_| AtomicU64::new(0)).collect();
         let state = Arc::new(StandIn {
             addr: Some(listener.local_addr()?),
@@ -49,8 +55,20 @@ impl StandIn {
             failover_share,
             ..StandIn::default()
         });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         let serving = state.clone();
-        tokio::spawn(async move { accept_loop(listener, serving).await });
+        std::thread::Builder::new()
+            .name("stand-in".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match TcpListener::from_std(listener) {
+                        Ok(listener) => accept_loop(listener, serving).await,
+                        Err(e) => eprintln!("error: the stand-in cannot listen: {e}"),
+                    }
+                });
+            })?;
         Ok(state)
     }
 
