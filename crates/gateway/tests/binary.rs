@@ -178,3 +178,30 @@ fn lan_access_with_auth_off_warns() {
     }
     assert_eq!(gw.terminate().code(), Some(0));
 }
+
+#[test]
+fn every_runtime_shape_serves_and_shuts_down_cleanly() {
+    // The default (one thread, busy polling), one thread without it, and a
+    // work-stealing pool (where busy polling is off).
+    for (threads, poll) in [("1", "100"), ("1", "0"), ("2", "100")] {
+        let dir = data_dir();
+        let mut cmd = binary();
+        cmd.args(["serve", "--port", "0"])
+            .env("UPLINK_DATA_DIR", dir.path())
+            .env("UPLINK_WORKER_THREADS", threads)
+            .env("UPLINK_BUSY_POLL_US", poll);
+        let mut gw = Binary::start(cmd);
+        let client = support::blocking_client();
+        for _ in 0..20 {
+            let response = client.get(format!("{}/healthz", gw.url)).send().unwrap();
+            assert_eq!(response.status(), 200, "threads {threads}, poll {poll}");
+        }
+        let status = gw.terminate();
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "threads {threads}, poll {poll}: {}",
+            gw.stderr.lock().unwrap()
+        );
+    }
+}
