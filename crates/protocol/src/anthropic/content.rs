@@ -3,8 +3,9 @@
 //!
 //! Blocks are internally tagged by `type`. A block of a type this version does not
 //! know is kept as [`AnthropicUnknownBlock`] rather than failing the whole body;
-//! the decoder decides what to do with it. Every block keeps the fields it does
-//! not model in `extra`.
+//! the decoder decides what to do with it. Fields a block type does not model
+//! are ignored (no catch-all map: `#[serde(flatten)]` would buffer every block
+//! before reading it, which costs a copy of every string of a conversation).
 
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{MapAccess, Visitor};
@@ -18,8 +19,6 @@ pub struct AnthropicCacheControl {
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<String>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `content` (and `system`): a string or a list of blocks.
@@ -129,8 +128,6 @@ pub struct AnthropicTextBlock {
     pub cache_control: Option<AnthropicCacheControl>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub citations: Option<Value>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -139,8 +136,6 @@ pub struct AnthropicImageBlock {
     pub source: AnthropicSource,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<AnthropicCacheControl>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// The `source` of an image or document. `type` says which fields apply:
@@ -160,8 +155,6 @@ pub struct AnthropicSource {
     pub file_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<AnthropicContent>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -176,8 +169,6 @@ pub struct AnthropicDocumentBlock {
     pub citations: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<AnthropicCacheControl>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// A search result supplied by the client (`source` is its URL or identifier).
@@ -193,8 +184,6 @@ pub struct AnthropicSearchResultBlock {
     pub citations: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<AnthropicCacheControl>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `tool_use` and `server_tool_use`: `{"id", "name", "input"}`.
@@ -208,8 +197,6 @@ pub struct AnthropicToolUseBlock {
     pub input: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<AnthropicCacheControl>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -223,8 +210,6 @@ pub struct AnthropicToolResultBlock {
     pub is_error: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<AnthropicCacheControl>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `thinking`: the reasoning text and its signature (always present in answers).
@@ -236,16 +221,12 @@ pub struct AnthropicThinkingBlock {
     pub signature: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<AnthropicCacheControl>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct AnthropicRedactedThinkingBlock {
     #[serde(default)]
     pub data: String,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// The result of a server tool (`web_search_tool_result` …): `content` is a list
@@ -258,8 +239,6 @@ pub struct AnthropicServerToolResultBlock {
     pub content: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<AnthropicCacheControl>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// A block kept verbatim: its `type` and every other field.
@@ -411,7 +390,7 @@ mod tests {
     }
 
     #[test]
-    fn known_blocks_parse_and_keep_unknown_fields() {
+    fn known_blocks_parse_and_ignore_unknown_fields() {
         let b = block(
             json!({"type": "text", "text": "hi", "cache_control": {"type": "ephemeral", "ttl": "1h"}, "x": 1}),
         );
@@ -420,11 +399,9 @@ mod tests {
         };
         assert_eq!(t.text, "hi");
         assert_eq!(t.cache_control.as_ref().unwrap().ttl.as_deref(), Some("1h"));
-        assert_eq!(t.extra.get("x"), Some(&json!(1)));
-        assert!(!t.extra.contains_key("type"));
         assert_eq!(
             serde_json::to_value(&b).unwrap(),
-            json!({"type": "text", "text": "hi", "cache_control": {"type": "ephemeral", "ttl": "1h"}, "x": 1})
+            json!({"type": "text", "text": "hi", "cache_control": {"type": "ephemeral", "ttl": "1h"}})
         );
     }
 
@@ -449,14 +426,14 @@ mod tests {
         let late: AnthropicContentBlock =
             serde_json::from_str(r#"{"text":"hi","type":"text","x":1}"#).unwrap();
         assert!(
-            matches!(late, AnthropicContentBlock::Text(t) if t.text == "hi" && t.extra.len() == 1)
+            matches!(late, AnthropicContentBlock::Text(t) if t.text == "hi")
         );
         let fast: AnthropicContentBlock = serde_json::from_str(
             r#"{"type":"tool_use","id":"t","name":"f","input":{"a":[1]},"x":2}"#,
         )
         .unwrap();
         assert!(
-            matches!(fast, AnthropicContentBlock::ToolUse(u) if u.input == json!({"a": [1]}) && u.extra.len() == 1)
+            matches!(fast, AnthropicContentBlock::ToolUse(u) if u.input == json!({"a": [1]}) && u.id == "t")
         );
         assert_eq!(
             serde_json::to_value(block(json!({"type": "mcp_tool_use", "id": "m"}))).unwrap(),

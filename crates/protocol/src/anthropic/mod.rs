@@ -2,8 +2,9 @@
 //! content blocks, the `Message` answer, stream events, the models list and the
 //! error body.
 //!
-//! Deserialization is tolerant: unknown fields are kept in `#[serde(flatten)]`
-//! maps, blocks of unknown types are captured as
+//! Deserialization is tolerant: unknown fields are ignored (request types keep
+//! no `#[serde(flatten)]` catch-all, which would make serde buffer a whole
+//! conversation before reading it), blocks of unknown types are captured as
 //! [`AnthropicContentBlock::Unknown`], `content`/`system` accept a string or blocks.
 //! Answers serialize the way the API sends them, including its `null`s
 //! (`stop_reason`, `stop_sequence`).

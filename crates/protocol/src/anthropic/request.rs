@@ -2,7 +2,7 @@
 //! `POST /v1/messages/count_tokens` (the same body without `max_tokens`/`stream`).
 
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::content::{AnthropicCacheControl, AnthropicContent};
 use crate::wire::string_enum;
@@ -66,8 +66,6 @@ pub struct MessagesRequest {
         deserialize_with = "null_as_empty"
     )]
     pub mcp_servers: Vec<Value>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `POST /v1/messages/count_tokens` takes the Messages body without the sampling
@@ -98,8 +96,6 @@ pub struct AnthropicMessageParam {
     pub role: AnthropicRole,
     #[serde(default)]
     pub content: AnthropicContent,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `metadata`: only `user_id` is defined.
@@ -107,8 +103,6 @@ pub struct AnthropicMessageParam {
 pub struct AnthropicMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// One entry of `tools`: a custom tool (`type` absent or `custom`, with
@@ -132,8 +126,6 @@ pub struct AnthropicTool {
     pub defer_loading: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `tool_choice`: `{"type": "auto" | "any" | "tool" | "none", "name"?,
@@ -146,8 +138,6 @@ pub struct AnthropicToolChoice {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_parallel_tool_use: Option<bool>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `thinking`: `{"type": "enabled", "budget_tokens"}`, `{"type": "adaptive"}` or
@@ -160,8 +150,6 @@ pub struct AnthropicThinkingConfig {
     pub budget_tokens: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display: Option<String>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `output_config`: `effort` (`low`, `medium`, `high`, `max`) and `format`.
@@ -171,8 +159,6 @@ pub struct AnthropicOutputConfig {
     pub effort: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<AnthropicOutputFormat>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `{"type": "json_schema", "schema"}`.
@@ -182,8 +168,6 @@ pub struct AnthropicOutputFormat {
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<Value>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 #[cfg(test)]
@@ -211,12 +195,7 @@ mod tests {
         .unwrap();
         assert_eq!(req.max_tokens, Some(32000));
         assert_eq!(req.tools[0].defer_loading, Some(true));
-        assert_eq!(
-            req.tools[0].extra.get("eager_input_streaming"),
-            Some(&json!(true))
-        );
-        assert_eq!(req.tools[1].extra.get("max_uses"), Some(&json!(5)));
-        assert_eq!(req.extra.get("brand_new_field"), Some(&json!(1)));
+        assert_eq!(req.tools[1].kind.as_deref(), Some("web_search_20250305"));
         assert_eq!(
             req.output_config.and_then(|o| o.effort).as_deref(),
             Some("high")

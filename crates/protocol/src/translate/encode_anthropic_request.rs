@@ -49,7 +49,7 @@
 
 use std::borrow::Cow;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::TranslateError;
 use super::encode_gemini_config::{
@@ -129,7 +129,6 @@ pub fn encode_anthropic_request(
             .filter(|u| !u.is_empty() && u.len() <= MAX_USER_ID_LEN)
             .map(|u| AnthropicMetadata {
                 user_id: Some(u.to_owned()),
-                extra: Map::new(),
             }),
         stop_sequences: g
             .stop_sequences
@@ -154,7 +153,6 @@ pub fn encode_anthropic_request(
         ResponseFormat::JsonSchema { schema, .. } if claude => Some(AnthropicOutputFormat {
             kind: "json_schema".to_owned(),
             schema: Some(schema.clone()),
-            extra: Map::new(),
         }),
         _ => None,
     };
@@ -162,7 +160,6 @@ pub fn encode_anthropic_request(
         wire.output_config = Some(AnthropicOutputConfig {
             effort: effort.map(str::to_owned),
             format,
-            extra: Map::new(),
         });
     }
     limit_breakpoints(&mut wire);
@@ -217,7 +214,6 @@ impl Plan {
             kind: kind.to_owned(),
             budget_tokens: budget.map(u64::from),
             display: None,
-            extra: Map::new(),
         };
         match self {
             Plan::Unset => (None, None, max.unwrap_or(DEFAULT_MAX_TOKENS)),
@@ -274,7 +270,6 @@ fn cache(c: &CacheControl) -> AnthropicCacheControl {
     AnthropicCacheControl {
         kind: c.kind.clone(),
         ttl: c.ttl.clone(),
-        extra: Map::new(),
     }
 }
 
@@ -357,7 +352,6 @@ fn encode_messages(
         out.push(AnthropicMessageParam {
             role,
             content: AnthropicContent::Blocks(blocks),
-            extra: Map::new(),
         });
     }
     Ok(out)
@@ -402,7 +396,6 @@ fn assistant_block(
             out.push(AnthropicContentBlock::RedactedThinking(
                 AnthropicRedactedThinkingBlock {
                     data: data.clone(),
-                    extra: Map::new(),
                 },
             ));
         }
@@ -508,7 +501,6 @@ fn image(
     Ok(AnthropicContentBlock::Image(AnthropicImageBlock {
         source: source(media, path)?,
         cache_control: None,
-        extra: Map::new(),
     }))
 }
 
@@ -605,7 +597,6 @@ fn tool_choice(choice: &ToolChoice, parallel: Option<bool>) -> Option<AnthropicT
         kind: kind.to_owned(),
         name,
         disable_parallel_tool_use: disable,
-        extra: Map::new(),
     })
 }
 
