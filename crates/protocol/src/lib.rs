@@ -9,6 +9,7 @@ pub mod cloudcode;
 pub mod error;
 pub mod gemini;
 pub mod ir;
+pub mod json;
 pub mod openai;
 pub mod sse;
 pub mod translate;

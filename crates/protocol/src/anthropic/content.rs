@@ -425,9 +425,7 @@ mod tests {
         assert!(matches!(bad, AnthropicContentBlock::Unknown(u) if u.kind == "text"));
         let late: AnthropicContentBlock =
             serde_json::from_str(r#"{"text":"hi","type":"text","x":1}"#).unwrap();
-        assert!(
-            matches!(late, AnthropicContentBlock::Text(t) if t.text == "hi")
-        );
+        assert!(matches!(late, AnthropicContentBlock::Text(t) if t.text == "hi"));
         let fast: AnthropicContentBlock = serde_json::from_str(
             r#"{"type":"tool_use","id":"t","name":"f","input":{"a":[1]},"x":2}"#,
         )

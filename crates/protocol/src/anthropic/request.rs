@@ -5,6 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use super::content::{AnthropicCacheControl, AnthropicContent};
+use crate::json::RawJson;
 use crate::wire::string_enum;
 
 /// The body of `POST /v1/messages`. Fields this version does not model are kept in
@@ -118,7 +119,7 @@ pub struct AnthropicTool {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_schema: Option<Value>,
+    pub input_schema: Option<RawJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<AnthropicCacheControl>,
     /// Tool search: the tool is loaded only when a search finds it.

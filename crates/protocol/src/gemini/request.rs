@@ -4,6 +4,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use crate::json::RawJson;
 use crate::wire::string_enum;
 
 /// The body of `models/{model}:generateContent` and `:streamGenerateContent`.
@@ -269,14 +270,14 @@ pub struct FunctionDeclaration {
     pub description: Option<String>,
     /// The OpenAPI-subset schema (`Schema`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<Value>,
+    pub parameters: Option<RawJson>,
     /// A full JSON Schema, the alternative to `parameters` (gemini-cli sends this).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         alias = "parameters_json_schema"
     )]
-    pub parameters_json_schema: Option<Value>,
+    pub parameters_json_schema: Option<RawJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub behavior: Option<String>,
 }

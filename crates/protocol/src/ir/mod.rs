@@ -11,6 +11,7 @@ mod response;
 mod stream;
 mod usage;
 
+pub use crate::json::RawJson;
 pub use content::{
     CacheControl, ContentBlock, MediaSource, Message, Role, Signature, ToolResultContent,
 };

@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use crate::json::RawJson;
+
 use super::content::{CacheControl, ContentBlock, MediaSource, Message, ToolResultContent};
 
 /// The provider family of a model. Signatures never cross families.
@@ -149,9 +151,10 @@ pub enum Tool {
 pub struct FunctionTool {
     pub name: String,
     pub description: Option<String>,
-    /// The JSON Schema of the arguments, exactly as the client sent it. Encoders
-    /// clean it for upstreams that accept only a subset.
-    pub parameters: Value,
+    /// The JSON Schema of the arguments, exactly as the client sent it (as text:
+    /// most encoders pass it on untouched). Encoders clean it for upstreams that
+    /// accept only a subset.
+    pub parameters: RawJson,
     pub strict: Option<bool>,
     pub cache_control: Option<CacheControl>,
 }

@@ -38,6 +38,7 @@ use crate::ir::{
     FunctionTool, Message, ReasoningEffort, Request, ResponseFormat, Role, ThinkingConfig,
     ThinkingMode, Tool, ToolChoice,
 };
+use crate::json::RawJson;
 
 /// A decoded Anthropic request and what could not be carried over.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -274,7 +275,7 @@ fn decode_tool(tool: AnthropicTool, i: usize) -> Result<Decoded, TranslateError>
         parameters: tool
             .input_schema
             .filter(|p| !p.is_null())
-            .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+            .unwrap_or_else(RawJson::empty_object_schema),
         strict: tool.strict,
         cache_control: tool.cache_control.map(cache_control),
     })))

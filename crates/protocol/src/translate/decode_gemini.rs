@@ -24,6 +24,7 @@ use crate::ir::{
     ResponseFormat, Role, Signature, SystemPart, ThinkingConfig, ThinkingMode, Tool, ToolChoice,
     ToolResultContent,
 };
+use crate::json::RawJson;
 
 /// Decode a `generateContent` / `streamGenerateContent` body. `model` comes from
 /// the URL (`models/{model}:…`), `stream` from the method.
@@ -363,11 +364,12 @@ fn decode_tool(tool: GeminiTool, i: usize, out: &mut Vec<Tool>) -> Result<(), Tr
             return Err(TranslateError::new(format!("{path}.name"), "required"));
         }
         let parameters = match f.parameters_json_schema.or(f.parameters) {
-            Some(mut schema) if schema.is_object() => {
+            Some(schema) if schema.is_object() => {
+                let mut schema = schema.to_value();
                 lowercase_types(&mut schema, 0);
-                schema
+                RawJson::from(schema)
             }
-            _ => serde_json::json!({"type": "object", "properties": {}}),
+            _ => RawJson::empty_object_schema(),
         };
         out.push(Tool::Function(FunctionTool {
             name: f.name,

@@ -74,7 +74,7 @@ fn ids_are_synthesised_and_matched_by_order_and_name() {
     );
     assert_eq!(req.tool_choice, ToolChoice::Tool("f".into()));
     assert!(
-        matches!(&req.tools[0], Tool::Function(f) if f.parameters == json!({"type": "object", "properties": {"a": {"type": "integer"}}}))
+        matches!(&req.tools[0], Tool::Function(f) if f.parameters.to_value() == json!({"type": "object", "properties": {"a": {"type": "integer"}}}))
     );
     assert_eq!(req.tools[1], Tool::WebSearch);
     assert_eq!(req.response_format, ResponseFormat::JsonObject);

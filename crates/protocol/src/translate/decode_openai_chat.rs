@@ -19,6 +19,7 @@ use crate::ir::{
     ContentBlock, FunctionTool, MediaSource, Message, ReasoningEffort, Request, ResponseFormat,
     Role, SystemPart, ThinkingConfig, ThinkingMode, Tool, ToolChoice, ToolResultContent,
 };
+use crate::json::RawJson;
 use crate::openai::{
     ChatCompletionRequest, ChatContentPart, ChatMessage, ChatResponseFormat, ChatRole, ChatTool,
     ChatToolCall, FunctionDefinition, MessageContent,
@@ -494,7 +495,7 @@ fn decode_function(f: FunctionDefinition, path: &str) -> Result<FunctionTool, Tr
         parameters: f
             .parameters
             .filter(|p| !p.is_null())
-            .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+            .unwrap_or_else(RawJson::empty_object_schema),
         strict: f.strict,
         cache_control: None,
     })

@@ -8,6 +8,7 @@ use super::responses_context::{LOCAL_SHELL_TOOL, ResponsesContext};
 use crate::ir::{
     FunctionTool, ReasoningEffort, ResponseFormat, ThinkingConfig, ThinkingMode, Tool, ToolChoice,
 };
+use crate::json::RawJson;
 use crate::openai::{ResponsesReasoningConfig, ResponsesTextFormat, ResponsesTool};
 
 pub(super) fn decode_tool(
@@ -30,7 +31,7 @@ pub(super) fn decode_tool(
             parameters: tool
                 .parameters
                 .filter(|p| !p.is_null())
-                .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+                .map_or_else(RawJson::empty_object_schema, RawJson::from),
             strict: tool.strict,
             cache_control: None,
         })),
@@ -43,14 +44,14 @@ pub(super) fn decode_tool(
                     tool.description.as_deref(),
                     tool.format.as_ref(),
                 )),
-                parameters: json!({
+                parameters: RawJson::from(json!({
                     "type": "object",
                     "properties": {"input": {
                         "type": "string",
                         "description": "The raw free-form input for this tool, exactly as the tool expects it."
                     }},
                     "required": ["input"]
-                }),
+                })),
                 strict: None,
                 cache_control: None,
             }));
@@ -104,7 +105,7 @@ fn local_shell_function() -> FunctionTool {
         description: Some(
             "Runs a command on the user's machine and returns its output.".to_owned(),
         ),
-        parameters: json!({
+        parameters: RawJson::from(json!({
             "type": "object",
             "properties": {
                 "command": {
@@ -116,7 +117,7 @@ fn local_shell_function() -> FunctionTool {
                 "timeout_ms": {"type": "integer", "description": "The timeout in milliseconds."}
             },
             "required": ["command"]
-        }),
+        })),
         strict: None,
         cache_control: None,
     }

@@ -159,7 +159,7 @@ fn decodes_tools_choice_and_parameters() {
     let Tool::Function(custom) = &req.tools[1] else {
         panic!()
     };
-    assert_eq!(custom.parameters["required"], json!(["input"]));
+    assert_eq!(custom.parameters.to_value()["required"], json!(["input"]));
     let description = custom.description.as_deref().unwrap_or("");
     assert!(
         description.starts_with("patch\n\n") && description.ends_with("lark grammar:\nstart: x")
@@ -168,7 +168,10 @@ fn decodes_tools_choice_and_parameters() {
         panic!()
     };
     assert_eq!(shell.name, "local_shell");
-    assert_eq!(shell.parameters["properties"]["command"]["type"], "array");
+    assert_eq!(
+        shell.parameters.to_value()["properties"]["command"]["type"],
+        "array"
+    );
     assert_eq!(req.tools[3], Tool::WebSearch);
     assert_eq!(ctx.dropped_tools, vec!["namespace:mcp__gh", "file_search"]);
     assert_eq!(req.tool_choice, ToolChoice::Tool("f".into()));

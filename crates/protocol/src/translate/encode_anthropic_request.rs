@@ -68,6 +68,7 @@ use crate::ir::{
     CacheControl, ContentBlock, MediaSource, ModelFamily, ReasoningEffort, Request, ResponseFormat,
     Role, ThinkingConfig, ThinkingMode, Tool, ToolChoice, ToolResultContent,
 };
+use crate::json::RawJson;
 
 /// `max_tokens` when the client gave none.
 pub const DEFAULT_MAX_TOKENS: u32 = 8_192;
@@ -394,9 +395,7 @@ fn assistant_block(
         }
         ContentBlock::RedactedThinking { data } if family == ModelFamily::Claude => {
             out.push(AnthropicContentBlock::RedactedThinking(
-                AnthropicRedactedThinkingBlock {
-                    data: data.clone(),
-                },
+                AnthropicRedactedThinkingBlock { data: data.clone() },
             ));
         }
         ContentBlock::ToolCall {
@@ -564,18 +563,20 @@ fn encode_tools(tools: &[Tool], claude: bool) -> Vec<AnthropicTool> {
 }
 
 /// The schema as given, with the `"type": "object"` the API requires.
-fn input_schema(parameters: &Value) -> Value {
-    match parameters {
+fn input_schema(parameters: &RawJson) -> RawJson {
+    if !parameters.is_object() {
+        return RawJson::empty_object_schema();
+    }
+    match parameters.to_value() {
         Value::Object(map) if map.contains_key("type") => parameters.clone(),
-        Value::Object(map) => {
-            let mut map = map.clone();
+        Value::Object(mut map) => {
             map.insert("type".to_owned(), Value::from("object"));
             if !map.contains_key("properties") {
                 map.insert("properties".to_owned(), json!({}));
             }
-            Value::Object(map)
+            RawJson::from(Value::Object(map))
         }
-        _ => json!({"type": "object", "properties": {}}),
+        _ => RawJson::empty_object_schema(),
     }
 }
 

@@ -86,7 +86,7 @@ fn system_cache_control_tools_and_choice_are_kept() {
             Tool::Function(FunctionTool {
                 name: "f".into(),
                 description: Some("d".into()),
-                parameters: json!({"properties": {"x": {"type": "string"}}}),
+                parameters: json!({"properties": {"x": {"type": "string"}}}).into(),
                 strict: Some(true),
                 cache_control: Some(cc),
             }),
@@ -297,7 +297,7 @@ fn thinking_is_off_for_forced_tools_and_for_tool_turns_without_thinking() {
     let tool = Tool::Function(FunctionTool {
         name: "f".into(),
         description: None,
-        parameters: json!({"type": "object"}),
+        parameters: json!({"type": "object"}).into(),
         strict: None,
         cache_control: None,
     });

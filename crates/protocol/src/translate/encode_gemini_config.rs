@@ -19,7 +19,7 @@
 use serde_json::json;
 
 use super::model_info::{ThinkingControl, max_output_tokens, normalise, thinking_control};
-use super::schema::{clean_schema, has_properties};
+use super::schema::{clean_schema, clean_schema_raw};
 use crate::gemini::{
     Content, FunctionCallingConfig, FunctionCallingMode, FunctionDeclaration, GeminiThinkingConfig,
     GeminiTool, GenerationConfig, ToolConfig,
@@ -28,6 +28,7 @@ use crate::ir::{
     ModelFamily, ReasoningEffort, Request, ResponseFormat, ThinkingConfig, ThinkingMode, Tool,
     ToolChoice,
 };
+use crate::json::RawJson;
 
 /// Gemini accepts at most this many stop sequences.
 const MAX_STOP_SEQUENCES: usize = 5;
@@ -234,13 +235,13 @@ pub(crate) fn tools(req: &Request, family: ModelFamily) -> Vec<GeminiTool> {
     for tool in &req.tools {
         match tool {
             Tool::Function(f) => {
-                let cleaned = clean_schema(&f.parameters);
-                let parameters = if has_properties(&cleaned) {
-                    Some(cleaned)
+                let cleaned = clean_schema_raw(&f.parameters);
+                let parameters = if cleaned.has_properties {
+                    Some(cleaned.schema)
                 } else if family == ModelFamily::Claude {
                     // Anthropic needs an input schema; Gemini rejects an object
                     // schema without properties, so it gets none.
-                    Some(json!({"type": "object", "properties": {}}))
+                    Some(RawJson::empty_object_schema())
                 } else {
                     None
                 };

@@ -379,7 +379,7 @@ fn generation_limits_and_tool_settings() {
             Tool::Function(FunctionTool {
                 name: "noargs".into(),
                 description: None,
-                parameters: json!({"type": "object", "properties": {}}),
+                parameters: json!({"type": "object", "properties": {}}).into(),
                 strict: None,
                 cache_control: None,
             }),

@@ -54,6 +54,7 @@ use crate::ir::{
     ContentBlock, MediaSource, ModelFamily, ReasoningEffort, Request, ResponseFormat, Role,
     ThinkingMode, Tool, ToolChoice, ToolResultContent,
 };
+use crate::json::RawJson;
 use crate::openai::{
     ChatCompletionRequest, ChatContentPart, ChatFile, ChatFunctionCall, ChatMessage,
     ChatResponseFormat, ChatRole, ChatTool, ChatToolCall, FunctionDefinition, ImageUrl, InputAudio,
@@ -448,7 +449,7 @@ fn tool(tool: &Tool) -> Option<ChatTool> {
             parameters: Some(if f.parameters.is_object() {
                 f.parameters.clone()
             } else {
-                json!({"type": "object", "properties": {}})
+                RawJson::empty_object_schema()
             }),
             strict: f.strict,
         }),

@@ -33,7 +33,7 @@ fn function(name: &str) -> Tool {
     Tool::Function(FunctionTool {
         name: name.into(),
         description: Some("d".into()),
-        parameters: json!({"type": "object", "properties": {}}),
+        parameters: json!({"type": "object", "properties": {}}).into(),
         strict: Some(true),
         cache_control: None,
     })

@@ -26,7 +26,12 @@
 //!   with items, else `string`, as Antigravity proxies do), and gives an `array`
 //!   without `items` string items.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use serde_json::{Map, Value};
+
+use crate::json::RawJson;
 
 /// Nesting depth after which a schema is cut.
 const MAX_DEPTH: usize = 32;
@@ -49,6 +54,59 @@ pub fn clean_schema(schema: &Value) -> Value {
         Value::Object(map) => Value::Object(map),
         _ => Value::Object(Map::new()),
     }
+}
+
+/// A cleaned schema, and whether it declares at least one property.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cleaned {
+    pub schema: RawJson,
+    pub has_properties: bool,
+}
+
+/// Schemas remembered by [`clean_schema_raw`]: at most this many …
+const MEMO_ENTRIES: usize = 1024;
+/// … and this many bytes of schema text; past either, the memo starts over.
+const MEMO_BYTES: usize = 8 << 20;
+
+struct Memo {
+    map: HashMap<Arc<str>, Cleaned>,
+    bytes: usize,
+}
+
+static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(|| {
+    Mutex::new(Memo {
+        map: HashMap::new(),
+        bytes: 0,
+    })
+});
+
+/// [`clean_schema`] for a schema held as text, remembered by that text: a client
+/// sends the same tools on every turn of a conversation (Claude Code a few dozen),
+/// so after the first turn cleaning is a lookup. The memo is bounded (entries and
+/// bytes) and only ever returns what cleaning that exact text returns.
+pub fn clean_schema_raw(schema: &RawJson) -> Cleaned {
+    let text = schema.as_str();
+    if let Ok(memo) = MEMO.lock()
+        && let Some(hit) = memo.map.get(text)
+    {
+        return hit.clone();
+    }
+    let cleaned = clean_schema(&schema.to_value());
+    let cleaned = Cleaned {
+        has_properties: has_properties(&cleaned),
+        schema: RawJson::from(cleaned),
+    };
+    if text.len() <= MEMO_BYTES
+        && let Ok(mut memo) = MEMO.lock()
+    {
+        if memo.map.len() >= MEMO_ENTRIES || memo.bytes + text.len() > MEMO_BYTES {
+            memo.map.clear();
+            memo.bytes = 0;
+        }
+        memo.bytes += text.len();
+        memo.map.insert(Arc::from(text), cleaned.clone());
+    }
+    cleaned
 }
 
 /// Whether a cleaned object schema declares at least one property.
@@ -485,6 +543,40 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
+
+    #[test]
+    fn the_memo_answers_what_cleaning_answers_and_stays_bounded() {
+        let schemas = [
+            json!({"type": "object", "properties": {"a": {"type": "string", "default": "x"}}, "$schema": "s"}),
+            json!({"type": "object", "additionalProperties": false}),
+            json!({"properties": {"n": {"const": 3}}}),
+        ];
+        for schema in &schemas {
+            let raw = RawJson::from(schema);
+            let expected = clean_schema(schema);
+            for _ in 0..2 {
+                let got = clean_schema_raw(&raw);
+                assert_eq!(got.schema.to_value(), expected);
+                assert_eq!(got.has_properties, has_properties(&expected));
+            }
+        }
+        // Spacing makes another entry, never another answer.
+        let spaced: RawJson =
+            serde_json::from_str(r#"{ "properties" : { "n" : { "const" : 3 } } }"#).unwrap();
+        assert_eq!(
+            clean_schema_raw(&spaced).schema.to_value(),
+            clean_schema(&schemas[2])
+        );
+        for i in 0..MEMO_ENTRIES + 10 {
+            let schema =
+                json!({"type": "object", "properties": {format!("p{i}"): {"type": "integer"}}});
+            let got = clean_schema_raw(&RawJson::from(&schema));
+            assert_eq!(got.schema.to_value(), clean_schema(&schema));
+        }
+        let memo = MEMO.lock().unwrap();
+        assert!(memo.map.len() <= MEMO_ENTRIES && memo.bytes <= MEMO_BYTES);
+        assert_eq!(memo.bytes, memo.map.keys().map(|k| k.len()).sum::<usize>());
+    }
 
     #[test]
     fn inlines_refs_and_drops_unsupported_keywords() {
