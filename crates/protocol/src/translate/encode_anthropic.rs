@@ -140,12 +140,11 @@ fn answer_blocks(resp: &Response) -> (Vec<AnthropicContentBlock>, Vec<DetachedSi
                     ..AnthropicThinkingBlock::default()
                 })),
             },
-            ContentBlock::RedactedThinking { data } => blocks.push(
-                AnthropicContentBlock::RedactedThinking(AnthropicRedactedThinkingBlock {
-                    data: data.clone(),
-                    ..AnthropicRedactedThinkingBlock::default()
-                }),
-            ),
+            ContentBlock::RedactedThinking { data } => {
+                blocks.push(AnthropicContentBlock::RedactedThinking(
+                    AnthropicRedactedThinkingBlock { data: data.clone() },
+                ))
+            }
             ContentBlock::ToolCall {
                 id,
                 name,
