@@ -11,6 +11,7 @@ use secrecy::SecretString;
 use tokio::time::Instant;
 use uplink_protocol::error::{Dialect, ErrorKind};
 use uplink_protocol::ir::{FinishReason, Request, StreamEvent};
+use uplink_protocol::json;
 use uplink_protocol::translate::encode_gemini_request;
 
 use crate::api::ApiError;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use crate::config::providers::Dispatch;
 use crate::pool::{Account, NoCandidate};
 use crate::state::AppState;
-use crate::upstream::{EventStream, Next, UpstreamError, cloudcode, provider};
+use crate::upstream::{BODY_CAPACITY, EventStream, Next, UpstreamError, cloudcode, provider};
 
 /// A committed upstream answer: the events already read while peeking, then the
 /// rest of the stream.
@@ -70,7 +71,7 @@ pub async fn dispatch(
     let scheduling = &state.config().scheduling;
     let targets = plan(state, request, dialect, &upstream_model, &session, deadline).await?;
     // Cloud Code's body is encoded once, and only if a Cloud Code account is tried.
-    let mut cloud: Option<(String, &'static str)> = None;
+    let mut cloud: Option<(Vec<u8>, &'static str)> = None;
     let budget_end = Instant::now() + scheduling.retry_budget;
     let mut failures: Vec<(String, UpstreamError)> = Vec::new();
     for target in targets.iter().take(scheduling.max_attempts) {
@@ -91,7 +92,7 @@ pub async fn dispatch(
                 }
                 let (inner, request_type) = cloud
                     .as_ref()
-                    .map_or(("", "agent"), |(i, t)| (i.as_str(), *t));
+                    .map_or((&[][..], "agent"), |(i, t)| (i.as_slice(), *t));
                 let envelope = Envelope {
                     upstream_model: &upstream_model,
                     inner,
@@ -263,7 +264,7 @@ fn encode_cloud(
     request: &Request,
     upstream_model: &str,
     dialect: Dialect,
-) -> Result<(String, &'static str), ApiError> {
+) -> Result<(Vec<u8>, &'static str), ApiError> {
     let gemini = encode_gemini_request(request, upstream_model)
         .map_err(|e| ApiError::from_body(dialect, e.to_error_body(dialect)))?;
     let inner = uplink_protocol::cloudcode::CloudCodeInnerRequest {
@@ -271,7 +272,7 @@ fn encode_cloud(
         session_id: request.meta.session_id.clone(),
     };
     let request_type = uplink_protocol::cloudcode::request_type_for(upstream_model, &inner.request);
-    let inner = serde_json::to_string(&inner).map_err(|e| {
+    let inner = json::to_vec_with_capacity(&inner, BODY_CAPACITY).map_err(|e| {
         ApiError::new(
             dialect,
             ErrorKind::Internal,
@@ -309,7 +310,7 @@ pub fn session_key(request: &Request) -> String {
 
 struct Envelope<'a> {
     upstream_model: &'a str,
-    inner: &'a str,
+    inner: &'a [u8],
     request_id: &'a str,
     request_type: &'a str,
 }
@@ -318,16 +319,20 @@ impl Envelope<'_> {
     /// The Cloud Code body. The inner request is serialised once per request and
     /// spliced in, not re-encoded per attempt.
     fn body(&self, project: &str, user_agent: &str) -> Bytes {
-        let s = |v: &str| serde_json::Value::from(v).to_string();
-        Bytes::from(format!(
-            "{{\"project\":{},\"model\":{},\"request\":{},\"requestId\":{},\"userAgent\":{},\"requestType\":{}}}",
-            s(project),
-            s(self.upstream_model),
-            self.inner,
-            s(self.request_id),
-            s(user_agent),
-            s(self.request_type),
-        ))
+        fn field(out: &mut Vec<u8>, name: &str, value: &str) {
+            out.extend_from_slice(name.as_bytes());
+            json::write_str(out, value);
+        }
+        let mut out = Vec::with_capacity(self.inner.len() + 256);
+        field(&mut out, "{\"project\":", project);
+        field(&mut out, ",\"model\":", self.upstream_model);
+        out.extend_from_slice(b",\"request\":");
+        out.extend_from_slice(self.inner);
+        field(&mut out, ",\"requestId\":", self.request_id);
+        field(&mut out, ",\"userAgent\":", user_agent);
+        field(&mut out, ",\"requestType\":", self.request_type);
+        out.push(b'}');
+        Bytes::from(out)
     }
 }
 

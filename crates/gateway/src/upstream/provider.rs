@@ -13,6 +13,7 @@ use uplink_protocol::translate::{
 
 use std::time::Duration;
 
+use super::BODY_CAPACITY;
 use super::error::{AccountChange, Next, SHORT_BACKOFF, Scope, UpstreamError};
 use super::{EventStream, cloudcode::retry_after, stream};
 use crate::config::providers::ProviderKind;
@@ -42,7 +43,7 @@ pub async fn send(
             );
             let decoder = GeminiStreamDecoder::new(model);
             (
-                http.post(url).header("x-goog-api-key", secret).json(&body),
+                json(http.post(url).header("x-goog-api-key", secret), &body)?,
                 Box::new(move |r| stream::events(r, decoder)),
             )
         }
@@ -52,10 +53,12 @@ pub async fn send(
             let url = format!("{}/v1/messages", provider.base_url);
             let decoder = AnthropicStreamDecoder::new(model);
             (
-                http.post(url)
-                    .header("x-api-key", secret)
-                    .header("anthropic-version", ANTHROPIC_VERSION)
-                    .json(&body),
+                json(
+                    http.post(url)
+                        .header("x-api-key", secret)
+                        .header("anthropic-version", ANTHROPIC_VERSION),
+                    &body,
+                )?,
                 Box::new(move |r| stream::events(r, decoder)),
             )
         }
@@ -68,7 +71,7 @@ pub async fn send(
             let url = format!("{}/chat/completions", provider.base_url);
             let decoder = OpenAiChunkDecoder::new();
             (
-                http.post(url).bearer_auth(secret).json(&body),
+                json(http.post(url).bearer_auth(secret), &body)?,
                 Box::new(move |r| stream::events(r, decoder)),
             )
         }
@@ -83,6 +86,23 @@ pub async fn send(
     let retry = retry_after(&response);
     let body = response.bytes().await.unwrap_or_default();
     Err(classify(provider.kind, status, &body, retry))
+}
+
+/// `body` as the request's JSON body.
+fn json(
+    builder: reqwest::RequestBuilder,
+    body: &impl serde::Serialize,
+) -> Result<reqwest::RequestBuilder, UpstreamError> {
+    let bytes = uplink_protocol::json::to_vec_with_capacity(body, BODY_CAPACITY).map_err(|e| {
+        UpstreamError {
+            kind: ErrorKind::Internal,
+            next: Next::Fail,
+            ..UpstreamError::network(format!("cannot encode the upstream request: {e}"))
+        }
+    })?;
+    Ok(builder
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(bytes))
 }
 
 fn translate_error(e: uplink_protocol::translate::TranslateError) -> UpstreamError {

@@ -6,6 +6,13 @@
 //! cleaned copy that is the same every turn. [`RawJson`] holds such a value as its
 //! JSON text, so decoding does not build a tree, encoding copies the text, and a
 //! cleaned copy can be remembered by it (see `translate::schema`).
+//!
+//! [`to_vec_with_capacity`] and friends write what `serde_json::to_vec` writes,
+//! with a faster string escaper, for the large bodies sent upstream.
+
+mod write;
+
+pub use write::{Error, to_string, to_vec_with_capacity, to_writer, write_str};
 
 use std::fmt;
 use std::sync::{Arc, LazyLock};
