@@ -465,6 +465,45 @@ impl ser::SerializeStructVariant for Compound<'_, '_> {
     }
 }
 
+/// Methods of a `Serializer` that refuse what they are given with `$error()`.
+macro_rules! refuse {
+    ($error:ident; $($name:ident($($arg:ident: $ty:ty),*) -> $ok:ty;)*) => {
+        $(
+            fn $name(self, $($arg: $ty),*) -> Result<$ok, Error> {
+                $(let _ = $arg;)*
+                Err($error())
+            }
+        )*
+    };
+}
+
+/// The compound shapes neither a map key nor a raw value can be.
+macro_rules! refuse_compounds {
+    ($error:ident) => {
+        refuse! { $error;
+            serialize_seq(len: Option<usize>) -> Self::SerializeSeq;
+            serialize_tuple(len: usize) -> Self::SerializeTuple;
+            serialize_tuple_struct(name: &'static str, len: usize) -> Self::SerializeTupleStruct;
+            serialize_tuple_variant(name: &'static str, index: u32, variant: &'static str, len: usize) -> Self::SerializeTupleVariant;
+            serialize_map(len: Option<usize>) -> Self::SerializeMap;
+            serialize_struct(name: &'static str, len: usize) -> Self::SerializeStruct;
+            serialize_struct_variant(name: &'static str, index: u32, variant: &'static str, len: usize) -> Self::SerializeStructVariant;
+        }
+        fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<(), Error> {
+            Err($error())
+        }
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _name: &'static str,
+            _index: u32,
+            _variant: &'static str,
+            _value: &T,
+        ) -> Result<(), Error> {
+            Err($error())
+        }
+    };
+}
+
 /// Writes a map key: strings as they are, numbers and `bool`s quoted (as
 /// serde_json does); anything else is an error.
 struct KeyWriter<'a> {
@@ -551,21 +590,6 @@ impl ser::Serializer for KeyWriter<'_> {
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
         self.float(v, v.is_finite())
     }
-    fn serialize_bytes(self, _v: &[u8]) -> Result<(), Error> {
-        Err(key_error())
-    }
-    fn serialize_none(self) -> Result<(), Error> {
-        Err(key_error())
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<(), Error> {
-        Err(key_error())
-    }
-    fn serialize_unit(self) -> Result<(), Error> {
-        Err(key_error())
-    }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
-        Err(key_error())
-    }
     fn serialize_unit_variant(
         self,
         _name: &'static str,
@@ -581,56 +605,13 @@ impl ser::Serializer for KeyWriter<'_> {
     ) -> Result<(), Error> {
         value.serialize(self)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _value: &T,
-    ) -> Result<(), Error> {
-        Err(key_error())
+    refuse! { key_error;
+        serialize_bytes(v: &[u8]) -> ();
+        serialize_none() -> ();
+        serialize_unit() -> ();
+        serialize_unit_struct(name: &'static str) -> ();
     }
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        Err(key_error())
-    }
-    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Error> {
-        Err(key_error())
-    }
-    fn serialize_tuple_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
-        Err(key_error())
-    }
-    fn serialize_tuple_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(key_error())
-    }
-    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Error> {
-        Err(key_error())
-    }
-    fn serialize_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStruct, Error> {
-        Err(key_error())
-    }
-    fn serialize_struct_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        Err(key_error())
-    }
+    refuse_compounds!(key_error);
 }
 
 /// Writes the text of a `RawValue` as it is. serde_json hands it over as a
@@ -658,64 +639,24 @@ impl ser::Serializer for RawWriter<'_> {
         self.out.extend_from_slice(v.as_bytes());
         Ok(())
     }
-    fn serialize_bool(self, _v: bool) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_i8(self, _v: i8) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_i16(self, _v: i16) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_i32(self, _v: i32) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_i64(self, _v: i64) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_u8(self, _v: u8) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_u16(self, _v: u16) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_u32(self, _v: u32) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_u64(self, _v: u64) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_f32(self, _v: f32) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_f64(self, _v: f64) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_char(self, _v: char) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_bytes(self, _v: &[u8]) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_none(self) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_unit(self) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_unit_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-    ) -> Result<(), Error> {
-        Err(raw_error())
+    refuse! { raw_error;
+        serialize_bool(v: bool) -> ();
+        serialize_i8(v: i8) -> ();
+        serialize_i16(v: i16) -> ();
+        serialize_i32(v: i32) -> ();
+        serialize_i64(v: i64) -> ();
+        serialize_u8(v: u8) -> ();
+        serialize_u16(v: u16) -> ();
+        serialize_u32(v: u32) -> ();
+        serialize_u64(v: u64) -> ();
+        serialize_f32(v: f32) -> ();
+        serialize_f64(v: f64) -> ();
+        serialize_char(v: char) -> ();
+        serialize_bytes(v: &[u8]) -> ();
+        serialize_none() -> ();
+        serialize_unit() -> ();
+        serialize_unit_struct(name: &'static str) -> ();
+        serialize_unit_variant(name: &'static str, index: u32, variant: &'static str) -> ();
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
@@ -724,56 +665,7 @@ impl ser::Serializer for RawWriter<'_> {
     ) -> Result<(), Error> {
         Err(raw_error())
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _value: &T,
-    ) -> Result<(), Error> {
-        Err(raw_error())
-    }
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        Err(raw_error())
-    }
-    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Error> {
-        Err(raw_error())
-    }
-    fn serialize_tuple_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
-        Err(raw_error())
-    }
-    fn serialize_tuple_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(raw_error())
-    }
-    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Error> {
-        Err(raw_error())
-    }
-    fn serialize_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStruct, Error> {
-        Err(raw_error())
-    }
-    fn serialize_struct_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        Err(raw_error())
-    }
+    refuse_compounds!(raw_error);
 }
 
 #[cfg(test)]
