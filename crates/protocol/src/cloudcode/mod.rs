@@ -27,10 +27,10 @@ use crate::gemini::{Content, GenerateContentRequest, GenerateContentResponse};
 /// `POST /v1internal:generateContent` / `:streamGenerateContent?alt=sse` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CloudCodeRequest {
+pub struct CloudCodeRequest<'a> {
     pub project: String,
     pub model: String,
-    pub request: CloudCodeInnerRequest,
+    pub request: CloudCodeInnerRequest<'a>,
     pub request_id: String,
     pub user_agent: String,
     pub request_type: String,
@@ -39,15 +39,18 @@ pub struct CloudCodeRequest {
 /// The inner request: a Gemini request plus the session id.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CloudCodeInnerRequest {
+pub struct CloudCodeInnerRequest<'a> {
     #[serde(flatten)]
-    pub request: GenerateContentRequest,
+    pub request: GenerateContentRequest<'a>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
 }
 
 /// What an Antigravity client puts in `requestType`.
-pub fn request_type_for(upstream_model: &str, request: &GenerateContentRequest) -> &'static str {
+pub fn request_type_for(
+    upstream_model: &str,
+    request: &GenerateContentRequest<'_>,
+) -> &'static str {
     if upstream_model.contains("image") {
         "image_gen"
     } else if request
@@ -62,13 +65,13 @@ pub fn request_type_for(upstream_model: &str, request: &GenerateContentRequest) 
 }
 
 /// Wrap a Gemini request in the Antigravity envelope.
-pub fn wrap_request(
-    request: GenerateContentRequest,
+pub fn wrap_request<'a>(
+    request: GenerateContentRequest<'a>,
     project: &str,
     upstream_model: &str,
     request_id: &str,
     session_id: Option<&str>,
-) -> CloudCodeRequest {
+) -> CloudCodeRequest<'a> {
     let request_type = request_type_for(upstream_model, &request).to_owned();
     CloudCodeRequest {
         project: project.to_owned(),
@@ -146,19 +149,19 @@ pub fn unwrap_response(data: &[u8]) -> Result<CloudCodeChunk, serde_json::Error>
 
 /// `POST /v1internal:countTokens` body.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CloudCodeCountTokensRequest {
-    pub request: CloudCodeCountTokensInner,
+pub struct CloudCodeCountTokensRequest<'a> {
+    pub request: CloudCodeCountTokensInner<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CloudCodeCountTokensInner {
+pub struct CloudCodeCountTokensInner<'a> {
     /// `models/<id>`.
     pub model: String,
-    pub contents: Vec<Content>,
+    pub contents: Vec<Content<'a>>,
 }
 
-impl CloudCodeCountTokensRequest {
-    pub fn new(upstream_model: &str, contents: Vec<Content>) -> Self {
+impl<'a> CloudCodeCountTokensRequest<'a> {
+    pub fn new(upstream_model: &str, contents: Vec<Content<'a>>) -> Self {
         Self {
             request: CloudCodeCountTokensInner {
                 model: format!("models/{upstream_model}"),

@@ -13,7 +13,7 @@ pub use models::{GeminiModel, ListModelsResponse};
 pub use request::{
     Blob, CodeExecutionResult, Content, CountTokensRequest, ExecutableCode, FileData, FunctionCall,
     FunctionCallingConfig, FunctionCallingMode, FunctionDeclaration, FunctionResponse,
-    GeminiThinkingConfig, GeminiTool, GenerateContentRequest, GenerationConfig, Part,
+    GeminiThinkingConfig, GeminiTool, GenerateContentRequest, GenerationConfig, Part, ResponseBody,
     SafetySetting, ToolConfig,
 };
 pub use response::{

@@ -1,5 +1,12 @@
 //! Gemini request shapes: `GenerateContentRequest`, contents and parts, tools,
 //! generation and thinking configuration, and `countTokens`.
+//!
+//! Contents, parts and function declarations hold their text as `Cow<'a, str>`:
+//! the encoder borrows a conversation's text, images and tool output from the
+//! IR instead of copying them (a long conversation is mostly such text, and it
+//! is then written out once). Deserialised values own their text (`'static`).
+
+use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -10,21 +17,21 @@ use crate::wire::string_enum;
 /// The body of `models/{model}:generateContent` and `:streamGenerateContent`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GenerateContentRequest {
+pub struct GenerateContentRequest<'a> {
     /// Present only in the `countTokens` `generateContentRequest` form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     #[serde(default)]
-    pub contents: Vec<Content>,
+    pub contents: Vec<Content<'a>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         alias = "system_instruction",
         deserialize_with = "content_or_string"
     )]
-    pub system_instruction: Option<Content>,
+    pub system_instruction: Option<Content<'a>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tools: Vec<GeminiTool>,
+    pub tools: Vec<GeminiTool<'a>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -54,12 +61,12 @@ pub struct GenerateContentRequest {
 }
 
 /// A `systemInstruction` may arrive as a plain string from lenient clients.
-fn content_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Content>, D::Error> {
+fn content_or_string<'de, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Content<'a>>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum Either {
+    enum Either<'a> {
         Text(String),
-        Content(Content),
+        Content(Content<'a>),
     }
     Ok(match Option::<Either>::deserialize(d)? {
         None => None,
@@ -73,29 +80,41 @@ fn content_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Content>,
 
 /// One turn: a role (`user` or `model`) and its parts.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Content {
+pub struct Content<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
+    pub role: Option<Cow<'a, str>>,
     #[serde(default)]
-    pub parts: Vec<Part>,
+    pub parts: Vec<Part<'a>>,
 }
 
-impl Content {
-    pub fn new(role: &str, parts: Vec<Part>) -> Self {
+impl<'a> Content<'a> {
+    pub fn new(role: impl Into<Cow<'a, str>>, parts: Vec<Part<'a>>) -> Self {
         Self {
-            role: Some(role.to_owned()),
+            role: Some(role.into()),
             parts,
         }
     }
+
+    /// This content with every borrowed string copied.
+    pub fn into_owned(self) -> Content<'static> {
+        Content {
+            role: self.role.map(own),
+            parts: self.parts.into_iter().map(Part::into_owned).collect(),
+        }
+    }
+}
+
+fn own(s: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(s.into_owned())
 }
 
 /// One part of a turn. Gemini's `Part` is a oneof of data plus metadata; a struct
 /// of options tolerates any combination a client or the service sends.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Part {
+pub struct Part<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
+    pub text: Option<Cow<'a, str>>,
     /// The part is a thought (summary), not answer text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thought: Option<bool>,
@@ -104,27 +123,27 @@ pub struct Part {
         skip_serializing_if = "Option::is_none",
         alias = "thought_signature"
     )]
-    pub thought_signature: Option<String>,
+    pub thought_signature: Option<Cow<'a, str>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         alias = "inline_data"
     )]
-    pub inline_data: Option<Blob>,
+    pub inline_data: Option<Blob<'a>>,
     #[serde(default, skip_serializing_if = "Option::is_none", alias = "file_data")]
-    pub file_data: Option<FileData>,
+    pub file_data: Option<FileData<'a>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         alias = "function_call"
     )]
-    pub function_call: Option<FunctionCall>,
+    pub function_call: Option<FunctionCall<'a>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         alias = "function_response"
     )]
-    pub function_response: Option<FunctionResponse>,
+    pub function_response: Option<FunctionResponse<'a>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -145,8 +164,8 @@ pub struct Part {
     pub video_metadata: Option<Value>,
 }
 
-impl Part {
-    pub fn text(text: impl Into<String>) -> Self {
+impl<'a> Part<'a> {
+    pub fn text(text: impl Into<Cow<'a, str>>) -> Self {
         Self {
             text: Some(text.into()),
             ..Self::default()
@@ -156,56 +175,157 @@ impl Part {
     pub fn is_thought(&self) -> bool {
         self.thought == Some(true)
     }
+
+    /// This part with every borrowed string copied.
+    pub fn into_owned(self) -> Part<'static> {
+        Part {
+            text: self.text.map(own),
+            thought: self.thought,
+            thought_signature: self.thought_signature.map(own),
+            inline_data: self.inline_data.map(|b| Blob {
+                mime_type: own(b.mime_type),
+                data: own(b.data),
+            }),
+            file_data: self.file_data.map(|f| FileData {
+                mime_type: f.mime_type.map(own),
+                file_uri: own(f.file_uri),
+            }),
+            function_call: self.function_call.map(|c| FunctionCall {
+                id: c.id.map(own),
+                name: own(c.name),
+                args: c.args.map(|a| Cow::Owned(a.into_owned())),
+            }),
+            function_response: self.function_response.map(|r| FunctionResponse {
+                id: r.id.map(own),
+                name: own(r.name),
+                response: r.response.map(ResponseBody::into_owned),
+                parts: r.parts.into_iter().map(Part::into_owned).collect(),
+                will_continue: r.will_continue,
+            }),
+            executable_code: self.executable_code,
+            code_execution_result: self.code_execution_result,
+            video_metadata: self.video_metadata,
+        }
+    }
 }
 
 /// Inline bytes (`inlineData`): base64 text and its MIME type.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Blob {
+pub struct Blob<'a> {
     #[serde(default, alias = "mime_type")]
-    pub mime_type: String,
+    pub mime_type: Cow<'a, str>,
     #[serde(default)]
-    pub data: String,
+    pub data: Cow<'a, str>,
 }
 
 /// A reference to an uploaded file (`fileData`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FileData {
+pub struct FileData<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none", alias = "mime_type")]
-    pub mime_type: Option<String>,
+    pub mime_type: Option<Cow<'a, str>>,
     #[serde(default, alias = "file_uri")]
-    pub file_uri: String,
+    pub file_uri: Cow<'a, str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct FunctionCall {
+pub struct FunctionCall<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<Cow<'a, str>>,
     #[serde(default)]
-    pub name: String,
+    pub name: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub args: Option<Value>,
+    pub args: Option<Cow<'a, Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FunctionResponse {
+pub struct FunctionResponse<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<Cow<'a, str>>,
     #[serde(default)]
-    pub name: String,
+    pub name: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response: Option<Value>,
+    pub response: Option<ResponseBody<'a>>,
     /// Multimodal function responses (Gemini 3): media parts of the result.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub parts: Vec<Part>,
+    pub parts: Vec<Part<'a>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         alias = "will_continue"
     )]
     pub will_continue: Option<bool>,
+}
+
+/// `functionResponse.response`, a JSON object (a protobuf `Struct`). What an
+/// encoder usually sends, a tool's text output under one key (`{"output": …}`,
+/// `{"error": …}`), borrows that text. Equality is equality of the JSON.
+#[derive(Debug, Clone)]
+pub enum ResponseBody<'a> {
+    Object(Value),
+    /// `{key: text}`.
+    Text {
+        key: &'static str,
+        text: Cow<'a, str>,
+    },
+}
+
+impl ResponseBody<'_> {
+    /// The body as a JSON value.
+    pub fn into_value(self) -> Value {
+        match self {
+            ResponseBody::Object(v) => v,
+            ResponseBody::Text { key, text } => {
+                let mut map = Map::with_capacity(1);
+                map.insert(key.to_owned(), Value::String(text.into_owned()));
+                Value::Object(map)
+            }
+        }
+    }
+
+    /// The body with its text copied.
+    pub fn into_owned(self) -> ResponseBody<'static> {
+        match self {
+            ResponseBody::Object(v) => ResponseBody::Object(v),
+            ResponseBody::Text { key, text } => ResponseBody::Text {
+                key,
+                text: own(text),
+            },
+        }
+    }
+}
+
+impl PartialEq for ResponseBody<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (ResponseBody::Text { key, text }, ResponseBody::Text { key: k2, text: t2 }) => {
+                key == k2 && text == t2
+            }
+            _ => self.clone().into_value() == other.clone().into_value(),
+        }
+    }
+}
+
+impl Serialize for ResponseBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ResponseBody::Object(v) => v.serialize(s),
+            ResponseBody::Text { key, text } => {
+                use serde::ser::SerializeMap;
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry(key, text)?;
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ResponseBody<'_> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(ResponseBody::Object)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -228,13 +348,13 @@ pub struct CodeExecutionResult {
 /// kept verbatim.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GeminiTool {
+pub struct GeminiTool<'a> {
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
         alias = "function_declarations"
     )]
-    pub function_declarations: Vec<FunctionDeclaration>,
+    pub function_declarations: Vec<FunctionDeclaration<'a>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -263,11 +383,11 @@ pub struct GeminiTool {
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FunctionDeclaration {
+pub struct FunctionDeclaration<'a> {
     #[serde(default)]
-    pub name: String,
+    pub name: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Cow<'a, str>>,
     /// The OpenAPI-subset schema (`Schema`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<RawJson>,
@@ -445,15 +565,15 @@ pub struct GeminiThinkingConfig {
 /// `generateContentRequest` (which then carries `model`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CountTokensRequest {
+pub struct CountTokensRequest<'a> {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub contents: Vec<Content>,
+    pub contents: Vec<Content<'a>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         alias = "generate_content_request"
     )]
-    pub generate_content_request: Option<GenerateContentRequest>,
+    pub generate_content_request: Option<GenerateContentRequest<'a>>,
 }
 
 #[cfg(test)]
@@ -478,6 +598,65 @@ mod tests {
                 "generationConfig": {"maxOutputTokens": 10, "thinkingConfig": {"thinkingBudget": 0}, "mediaResolution": "LOW"},
                 "toolConfig": {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["f"]}},
             })
+        );
+    }
+
+    #[test]
+    fn a_text_response_body_is_the_object_it_stands_for() {
+        let text = ResponseBody::Text {
+            key: "output",
+            text: Cow::Borrowed("done \"ok\""),
+        };
+        assert_eq!(
+            serde_json::to_value(&text).unwrap(),
+            json!({"output": "done \"ok\""})
+        );
+        assert_eq!(text, ResponseBody::Object(json!({"output": "done \"ok\""})));
+        assert_ne!(text, ResponseBody::Object(json!({"error": "done \"ok\""})));
+        // Read back, a body is always the object itself.
+        let read: ResponseBody<'static> =
+            serde_json::from_value(json!({"output": "x", "n": 1})).unwrap();
+        assert!(matches!(&read, ResponseBody::Object(v) if v == &json!({"output": "x", "n": 1})));
+    }
+
+    #[test]
+    fn owned_copies_of_borrowed_parts_are_equal() {
+        let text = String::from("hello");
+        let args = json!({"path": "a.rs"});
+        let part = Part {
+            text: Some(Cow::Borrowed(&text)),
+            thought_signature: Some(Cow::Borrowed("sig")),
+            inline_data: Some(Blob {
+                mime_type: Cow::Borrowed("image/png"),
+                data: Cow::Borrowed("AA=="),
+            }),
+            file_data: Some(FileData {
+                mime_type: None,
+                file_uri: Cow::Borrowed("gs://b/f"),
+            }),
+            function_call: Some(FunctionCall {
+                id: Some(Cow::Borrowed("c1")),
+                name: Cow::Borrowed("read"),
+                args: Some(Cow::Borrowed(&args)),
+            }),
+            function_response: Some(FunctionResponse {
+                id: Some(Cow::Borrowed("c1")),
+                name: Cow::Borrowed("read"),
+                response: Some(ResponseBody::Text {
+                    key: "output",
+                    text: Cow::Borrowed(&text),
+                }),
+                parts: vec![Part::text(text.as_str())],
+                will_continue: Some(false),
+            }),
+            ..Part::default()
+        };
+        let owned: Part<'static> = part.clone().into_owned();
+        assert_eq!(owned, part);
+        assert!(matches!(owned.text, Some(Cow::Owned(_))));
+        assert_eq!(
+            serde_json::to_value(&owned).unwrap(),
+            serde_json::to_value(&part).unwrap()
         );
     }
 

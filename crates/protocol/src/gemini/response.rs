@@ -49,7 +49,7 @@ pub struct GenerateContentResponse {
 #[serde(rename_all = "camelCase")]
 pub struct Candidate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content: Option<Content>,
+    pub content: Option<Content<'static>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",

@@ -80,10 +80,10 @@ pub fn estimate_tokens(req: &Request) -> u64 {
 
 /// The Cloud Code `countTokens` body for `req` (the service counts `contents`
 /// only, so system and tools are not part of it).
-pub fn encode_cloudcode_count_tokens(
-    req: &Request,
+pub fn encode_cloudcode_count_tokens<'a>(
+    req: &'a Request,
     upstream_model: &str,
-) -> Result<CloudCodeCountTokensRequest, TranslateError> {
+) -> Result<CloudCodeCountTokensRequest<'a>, TranslateError> {
     let gemini = super::encode_gemini_request(req, upstream_model)?;
     Ok(CloudCodeCountTokensRequest::new(
         upstream_model,

@@ -9,6 +9,7 @@
 //! the same ids) and a `functionResponse` without an id takes the oldest
 //! unanswered call of its name.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 
 use serde_json::{Map, Value};
@@ -17,7 +18,7 @@ use super::TranslateError;
 use super::util::{first_bad_field, first_bad_item, locate_error, push_blocks};
 use crate::gemini::{
     Content, CountTokensRequest, FunctionCallingMode, FunctionResponse, GeminiThinkingConfig,
-    GeminiTool, GenerateContentRequest, GenerationConfig, Part, ToolConfig,
+    GeminiTool, GenerateContentRequest, GenerationConfig, Part, ResponseBody, ToolConfig,
 };
 use crate::ir::{
     ContentBlock, FunctionTool, MediaSource, Message, ModelFamily, ReasoningEffort, Request,
@@ -222,12 +223,12 @@ fn decode_part(
         let id = ids.call(call.id.as_deref(), &call.name);
         blocks.push(ContentBlock::ToolCall {
             id,
-            arguments: match call.args {
+            arguments: match call.args.map(Cow::into_owned) {
                 Some(v @ Value::Object(_)) => v,
                 None | Some(Value::Null) => Value::Object(Map::new()),
                 Some(other) => serde_json::json!({ "_raw": other }),
             },
-            name: call.name,
+            name: call.name.into_owned(),
             signature,
         });
         return Ok(());
@@ -262,7 +263,7 @@ fn decode_part(
             return Ok(());
         }
     }
-    if let Some(text) = part.text {
+    if let Some(text) = part.text.map(Cow::into_owned) {
         if thought {
             blocks.push(ContentBlock::Thinking {
                 text,
@@ -272,12 +273,12 @@ fn decode_part(
             blocks.push(ContentBlock::Text { text });
         }
     } else if let Some(blob) = part.inline_data {
-        let mime = Some(blob.mime_type.clone());
+        let mime = Some(blob.mime_type.to_string());
         blocks.push(media(
             mime,
             MediaSource::Base64 {
-                mime_type: blob.mime_type,
-                data: blob.data,
+                mime_type: blob.mime_type.into_owned(),
+                data: blob.data.into_owned(),
             },
         ));
     } else if let Some(file) = part.file_data {
@@ -287,11 +288,12 @@ fn decode_part(
                 "required",
             ));
         }
+        let mime_type = file.mime_type.map(Cow::into_owned);
         blocks.push(media(
-            file.mime_type.clone(),
+            mime_type.clone(),
             MediaSource::FileId {
-                id: file.file_uri,
-                mime_type: file.mime_type,
+                id: file.file_uri.into_owned(),
+                mime_type,
             },
         ));
     } else if let Some(code) = part.executable_code {
@@ -317,7 +319,7 @@ fn decode_function_response(resp: FunctionResponse, ids: &mut CallIds) -> Conten
     let call_id = ids.response(resp.id.as_deref(), &resp.name);
     let mut content = Vec::new();
     let mut is_error = false;
-    match resp.response {
+    match resp.response.map(ResponseBody::into_value) {
         Some(Value::Object(mut obj)) if obj.len() == 1 && obj.contains_key("output") => {
             match obj.remove("output") {
                 Some(Value::String(s)) => content.push(ToolResultContent::Text(s)),
@@ -339,19 +341,19 @@ fn decode_function_response(resp: FunctionResponse, ids: &mut CallIds) -> Conten
     for part in resp.parts {
         if let Some(blob) = part.inline_data {
             content.push(ToolResultContent::Image(MediaSource::Base64 {
-                mime_type: blob.mime_type,
-                data: blob.data,
+                mime_type: blob.mime_type.into_owned(),
+                data: blob.data.into_owned(),
             }));
         } else if let Some(file) = part.file_data {
             content.push(ToolResultContent::Image(MediaSource::FileId {
-                id: file.file_uri,
-                mime_type: file.mime_type,
+                id: file.file_uri.into_owned(),
+                mime_type: file.mime_type.map(Cow::into_owned),
             }));
         }
     }
     ContentBlock::ToolResult {
         call_id,
-        name: Some(resp.name),
+        name: Some(resp.name.into_owned()),
         content,
         is_error,
     }
@@ -372,8 +374,8 @@ fn decode_tool(tool: GeminiTool, i: usize, out: &mut Vec<Tool>) -> Result<(), Tr
             _ => RawJson::empty_object_schema(),
         };
         out.push(Tool::Function(FunctionTool {
-            name: f.name,
-            description: f.description.filter(|d| !d.is_empty()),
+            name: f.name.into_owned(),
+            description: f.description.filter(|d| !d.is_empty()).map(Cow::into_owned),
             parameters,
             strict: None,
             cache_control: None,

@@ -154,9 +154,9 @@ impl GeminiStreamDecoder {
             };
             out.push(StreamEvent::ToolCallStart {
                 id,
-                name: call.name.clone(),
+                name: call.name.as_ref().to_owned(),
             });
-            let args = match &call.args {
+            let args = match call.args.as_deref() {
                 Some(v @ Value::Object(_)) => v.to_string(),
                 _ => "{}".to_owned(),
             };
@@ -164,9 +164,9 @@ impl GeminiStreamDecoder {
         } else if let Some(text) = &part.text {
             if !text.is_empty() {
                 out.push(if part.is_thought() {
-                    StreamEvent::ThinkingDelta(text.clone())
+                    StreamEvent::ThinkingDelta(text.as_ref().to_owned())
                 } else {
-                    StreamEvent::TextDelta(text.clone())
+                    StreamEvent::TextDelta(text.as_ref().to_owned())
                 });
             }
         } else if let Some(blob) = &part.inline_data {

@@ -22,7 +22,11 @@
 //! - no `cache_control` or other foreign field is ever emitted.
 //!
 //! Thinking and generation settings live in [`super::encode_gemini_config`].
+//!
+//! The request borrows the IR's text (messages, tool output, images,
+//! signatures): nothing of the conversation is copied before it is written.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
@@ -34,6 +38,7 @@ use super::encode_gemini_config::{
 use super::model_info::is_gemini_3_or_later;
 use crate::gemini::{
     Blob, Content, FileData, FunctionCall, FunctionResponse, GenerateContentRequest, Part,
+    ResponseBody,
 };
 use crate::ir::{
     ContentBlock, MediaSource, ModelFamily, Request, Role, Signature, ToolResultContent,
@@ -43,10 +48,10 @@ use crate::ir::{
 pub const SKIP_SIGNATURE: &str = "skip_thought_signature_validator";
 
 /// Encode `req` for `upstream_model` (the name the upstream knows).
-pub fn encode_gemini_request(
-    req: &Request,
+pub fn encode_gemini_request<'a>(
+    req: &'a Request,
     upstream_model: &str,
-) -> Result<GenerateContentRequest, TranslateError> {
+) -> Result<GenerateContentRequest<'a>, TranslateError> {
     let family = ModelFamily::of(upstream_model);
     let mut contents = encode_contents(req, family);
     pair_calls_and_responses(&mut contents);
@@ -60,12 +65,12 @@ pub fn encode_gemini_request(
         None
     } else {
         Some(Content {
-            role: Some("user".to_owned()),
+            role: Some(Cow::Borrowed("user")),
             parts: req
                 .system
                 .iter()
                 .filter(|p| !p.text.is_empty())
-                .map(|p| Part::text(p.text.clone()))
+                .map(|p| Part::text(p.text.as_str()))
                 .collect(),
         })
         .filter(|c| !c.parts.is_empty())
@@ -97,7 +102,7 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
-fn encode_contents(req: &Request, family: ModelFamily) -> Vec<Content> {
+fn encode_contents(req: &Request, family: ModelFamily) -> Vec<Content<'_>> {
     // Call id → function name, for results that do not name their function.
     let mut names: HashMap<&str, &str> = HashMap::new();
     for m in &req.messages {
@@ -108,7 +113,7 @@ fn encode_contents(req: &Request, family: ModelFamily) -> Vec<Content> {
         }
     }
 
-    let mut contents: Vec<Content> = Vec::with_capacity(req.messages.len());
+    let mut contents: Vec<Content<'_>> = Vec::with_capacity(req.messages.len());
     for message in &req.messages {
         let parts = match message.role {
             Role::Assistant => model_parts(&message.content, family),
@@ -126,45 +131,42 @@ fn encode_contents(req: &Request, family: ModelFamily) -> Vec<Content> {
     contents
 }
 
-fn media_part(source: &MediaSource) -> Part {
+fn media_part(source: &MediaSource) -> Part<'_> {
     match source {
         MediaSource::Base64 { mime_type, data } => Part {
             inline_data: Some(Blob {
-                mime_type: mime_type.clone(),
-                data: data.clone(),
+                mime_type: mime_type.as_str().into(),
+                data: data.as_str().into(),
             }),
             ..Part::default()
         },
-        MediaSource::Url { url, mime_type } => Part {
+        MediaSource::Url {
+            url: uri,
+            mime_type,
+        }
+        | MediaSource::FileId { id: uri, mime_type } => Part {
             file_data: Some(FileData {
-                mime_type: mime_type.clone(),
-                file_uri: url.clone(),
-            }),
-            ..Part::default()
-        },
-        MediaSource::FileId { id, mime_type } => Part {
-            file_data: Some(FileData {
-                mime_type: mime_type.clone(),
-                file_uri: id.clone(),
+                mime_type: mime_type.as_deref().map(Cow::Borrowed),
+                file_uri: uri.as_str().into(),
             }),
             ..Part::default()
         },
     }
 }
 
-fn valid_signature(signature: Option<&Signature>, family: ModelFamily) -> Option<String> {
+fn valid_signature(signature: Option<&Signature>, family: ModelFamily) -> Option<Cow<'_, str>> {
     signature
         .filter(|s| s.valid_for(family) && !s.value.is_empty())
-        .map(|s| s.value.clone())
+        .map(|s| Cow::Borrowed(s.value.as_str()))
 }
 
-fn model_parts(blocks: &[ContentBlock], family: ModelFamily) -> Vec<Part> {
-    let mut parts: Vec<Part> = Vec::with_capacity(blocks.len());
+fn model_parts(blocks: &[ContentBlock], family: ModelFamily) -> Vec<Part<'_>> {
+    let mut parts: Vec<Part<'_>> = Vec::with_capacity(blocks.len());
     for block in blocks {
         match block {
             ContentBlock::Text { text } => {
                 if !text.is_empty() {
-                    parts.push(Part::text(text.clone()));
+                    parts.push(Part::text(text.as_str()));
                 }
             }
             ContentBlock::Thinking { text, signature } => {
@@ -182,14 +184,14 @@ fn model_parts(blocks: &[ContentBlock], family: ModelFamily) -> Vec<Part> {
                         continue;
                     }
                     parts.push(Part {
-                        text: Some(String::new()),
+                        text: Some(Cow::Borrowed("")),
                         thought_signature: Some(sig),
                         ..Part::default()
                     });
                     continue;
                 }
                 parts.push(Part {
-                    text: Some(text.clone()),
+                    text: Some(text.as_str().into()),
                     thought: Some(true),
                     thought_signature: Some(sig),
                     ..Part::default()
@@ -203,12 +205,12 @@ fn model_parts(blocks: &[ContentBlock], family: ModelFamily) -> Vec<Part> {
                 signature,
             } => parts.push(Part {
                 function_call: Some(FunctionCall {
-                    id: Some(id.clone()),
-                    name: name.clone(),
+                    id: Some(id.as_str().into()),
+                    name: name.as_str().into(),
                     args: Some(if arguments.is_object() {
-                        arguments.clone()
+                        Cow::Borrowed(arguments)
                     } else {
-                        json!({ "_raw": arguments })
+                        Cow::Owned(json!({ "_raw": arguments }))
                     }),
                 }),
                 thought_signature: valid_signature(signature.as_ref(), family),
@@ -224,15 +226,15 @@ fn model_parts(blocks: &[ContentBlock], family: ModelFamily) -> Vec<Part> {
 
 /// The parts of a user turn: function responses first, then their images, then
 /// everything else in order.
-fn user_parts(blocks: &[ContentBlock], names: &HashMap<&str, &str>) -> Vec<Part> {
-    let mut responses: Vec<Part> = Vec::new();
-    let mut result_media: Vec<Part> = Vec::new();
-    let mut rest: Vec<Part> = Vec::new();
+fn user_parts<'a>(blocks: &'a [ContentBlock], names: &HashMap<&'a str, &'a str>) -> Vec<Part<'a>> {
+    let mut responses: Vec<Part<'a>> = Vec::new();
+    let mut result_media: Vec<Part<'a>> = Vec::new();
+    let mut rest: Vec<Part<'a>> = Vec::new();
     for block in blocks {
         match block {
             ContentBlock::Text { text } => {
                 if !text.is_empty() {
-                    rest.push(Part::text(text.clone()));
+                    rest.push(Part::text(text.as_str()));
                 }
             }
             ContentBlock::Image { source } | ContentBlock::File { source, .. } => {
@@ -245,21 +247,28 @@ fn user_parts(blocks: &[ContentBlock], names: &HashMap<&str, &str>) -> Vec<Part>
                 is_error,
             } => {
                 let name = name
-                    .clone()
-                    .or_else(|| names.get(call_id.as_str()).map(|n| (*n).to_owned()))
+                    .as_deref()
+                    .or_else(|| names.get(call_id.as_str()).copied())
                     .unwrap_or_default();
-                let mut texts: Vec<&str> = Vec::new();
+                let mut text: Option<Cow<'a, str>> = None;
                 for c in content {
                     match c {
-                        ToolResultContent::Text(t) => texts.push(t),
+                        ToolResultContent::Text(t) => match &mut text {
+                            None => text = Some(Cow::Borrowed(t)),
+                            Some(joined) => {
+                                let joined = joined.to_mut();
+                                joined.push('\n');
+                                joined.push_str(t);
+                            }
+                        },
                         ToolResultContent::Image(source) => result_media.push(media_part(source)),
                     }
                 }
                 responses.push(Part {
                     function_response: Some(FunctionResponse {
-                        id: Some(call_id.clone()),
-                        name,
-                        response: Some(response_object(&texts.join("\n"), *is_error)),
+                        id: Some(call_id.as_str().into()),
+                        name: name.into(),
+                        response: Some(response_object(text.unwrap_or_default(), *is_error)),
                         ..FunctionResponse::default()
                     }),
                     ..Part::default()
@@ -276,21 +285,23 @@ fn user_parts(blocks: &[ContentBlock], names: &HashMap<&str, &str>) -> Vec<Part>
 }
 
 /// `functionResponse.response` is a protobuf `Struct`: an object.
-fn response_object(text: &str, is_error: bool) -> Value {
+fn response_object(text: Cow<'_, str>, is_error: bool) -> ResponseBody<'_> {
     if is_error {
-        return json!({ "error": text });
+        return ResponseBody::Text { key: "error", text };
     }
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{')
-        && let Ok(obj @ Value::Object(_)) = serde_json::from_str::<Value>(text)
+    if text.trim_start().starts_with('{')
+        && let Ok(obj @ Value::Object(_)) = serde_json::from_str::<Value>(&text)
     {
-        return obj;
+        return ResponseBody::Object(obj);
     }
-    json!({ "output": text })
+    ResponseBody::Text {
+        key: "output",
+        text,
+    }
 }
 
 /// Make every model turn's calls answered by the next user turn, in call order.
-fn pair_calls_and_responses(contents: &mut Vec<Content>) {
+fn pair_calls_and_responses(contents: &mut Vec<Content<'_>>) {
     let mut i = 0;
     while i < contents.len() {
         let is_model = contents[i].role.as_deref() == Some("model");
@@ -301,7 +312,7 @@ fn pair_calls_and_responses(contents: &mut Vec<Content>) {
             i += 1;
             continue;
         }
-        let calls: Vec<(Option<String>, String)> = contents[i]
+        let calls: Vec<(Option<Cow<'_, str>>, Cow<'_, str>)> = contents[i]
             .parts
             .iter()
             .filter_map(|p| p.function_call.as_ref())
@@ -319,8 +330,8 @@ fn pair_calls_and_responses(contents: &mut Vec<Content>) {
         }
         let next = &mut contents[i + 1];
         let parts = std::mem::take(&mut next.parts);
-        let mut responses: Vec<Option<Part>> = vec![None; calls.len()];
-        let mut others: Vec<Part> = Vec::new();
+        let mut responses: Vec<Option<Part<'_>>> = vec![None; calls.len()];
+        let mut others: Vec<Part<'_>> = Vec::new();
         for part in parts {
             let Some(resp) = &part.function_response else {
                 others.push(part);
@@ -338,13 +349,16 @@ fn pair_calls_and_responses(contents: &mut Vec<Content>) {
                 None => others.push(part),
             }
         }
-        let mut ordered: Vec<Part> = Vec::with_capacity(calls.len() + others.len());
-        for (slot, (id, name)) in responses.into_iter().zip(&calls) {
+        let mut ordered: Vec<Part<'_>> = Vec::with_capacity(calls.len() + others.len());
+        for (slot, (id, name)) in responses.into_iter().zip(calls) {
             ordered.push(slot.unwrap_or_else(|| Part {
                 function_response: Some(FunctionResponse {
-                    id: id.clone(),
-                    name: name.clone(),
-                    response: Some(json!({"error": "No result was provided for this tool call."})),
+                    id,
+                    name,
+                    response: Some(ResponseBody::Text {
+                        key: "error",
+                        text: Cow::Borrowed("No result was provided for this tool call."),
+                    }),
                     ..FunctionResponse::default()
                 }),
                 ..Part::default()
@@ -358,20 +372,26 @@ fn pair_calls_and_responses(contents: &mut Vec<Content>) {
 }
 
 /// Function responses with no matching call become text, which every model reads.
-fn orphans_to_text(parts: &mut [Part]) {
+fn orphans_to_text(parts: &mut [Part<'_>]) {
     for part in parts.iter_mut() {
         if let Some(resp) = part.function_response.take() {
             let body = resp
                 .response
                 .map(|r| match r {
-                    Value::Object(mut o) if o.len() == 1 && o.contains_key("output") => {
+                    ResponseBody::Text {
+                        key: "output",
+                        text,
+                    } => text.into_owned(),
+                    ResponseBody::Object(Value::Object(mut o))
+                        if o.len() == 1 && o.contains_key("output") =>
+                    {
                         match o.remove("output") {
                             Some(Value::String(s)) => s,
                             Some(other) => other.to_string(),
                             None => String::new(),
                         }
                     }
-                    other => other.to_string(),
+                    other => other.into_value().to_string(),
                 })
                 .unwrap_or_default();
             let label = if resp.name.is_empty() {
@@ -385,7 +405,7 @@ fn orphans_to_text(parts: &mut [Part]) {
 }
 
 /// Gemini 3: the first function call of each model turn carries a signature.
-fn sign_first_calls(contents: &mut [Content]) {
+fn sign_first_calls(contents: &mut [Content<'_>]) {
     for content in contents
         .iter_mut()
         .filter(|c| c.role.as_deref() == Some("model"))
@@ -393,7 +413,7 @@ fn sign_first_calls(contents: &mut [Content]) {
         if let Some(first) = content.parts.iter_mut().find(|p| p.function_call.is_some())
             && first.thought_signature.is_none()
         {
-            first.thought_signature = Some(SKIP_SIGNATURE.to_owned());
+            first.thought_signature = Some(Cow::Borrowed(SKIP_SIGNATURE));
         }
     }
 }

@@ -229,7 +229,7 @@ fn nearest_level(levels: &[&'static str], wanted: &str) -> &'static str {
         .unwrap_or("high")
 }
 
-pub(crate) fn tools(req: &Request, family: ModelFamily) -> Vec<GeminiTool> {
+pub(crate) fn tools(req: &Request, family: ModelFamily) -> Vec<GeminiTool<'_>> {
     let mut out = Vec::new();
     let mut declarations = Vec::new();
     for tool in &req.tools {
@@ -246,8 +246,8 @@ pub(crate) fn tools(req: &Request, family: ModelFamily) -> Vec<GeminiTool> {
                     None
                 };
                 declarations.push(FunctionDeclaration {
-                    name: f.name.clone(),
-                    description: f.description.clone(),
+                    name: f.name.as_str().into(),
+                    description: f.description.as_deref().map(Into::into),
                     parameters,
                     ..FunctionDeclaration::default()
                 });
@@ -292,7 +292,7 @@ pub(crate) fn tool_config(choice: &ToolChoice) -> Option<ToolConfig> {
 
 /// Whether the request is in the middle of a tool loop whose last model turn has
 /// no signed thinking first — which Anthropic refuses while thinking is on.
-pub(crate) fn claude_turn_breaks_thinking(contents: &[Content]) -> bool {
+pub(crate) fn claude_turn_breaks_thinking(contents: &[Content<'_>]) -> bool {
     let Some(last) = contents.last() else {
         return false;
     };

@@ -12,6 +12,8 @@
 //! one. A mid-stream error ends the stream with a chunk carrying Google's error
 //! body `{"error": {"code", "message", "status"}}`.
 
+use std::borrow::Cow;
+
 use crate::error::{Dialect, ErrorBody};
 use crate::gemini::{
     Candidate, Content, FunctionCall, GeminiFinishReason, GenerateContentResponse, Part,
@@ -47,18 +49,18 @@ pub fn gemini_finish_reason(reason: &FinishReason) -> GeminiFinishReason {
     }
 }
 
-fn call_part(id: &str, name: &str, args: &str) -> Part {
+fn call_part(id: &str, name: &str, args: &str) -> Part<'static> {
     Part {
         function_call: Some(FunctionCall {
-            id: Some(id.to_owned()),
-            name: name.to_owned(),
-            args: Some(parse_arguments(args)),
+            id: Some(id.to_owned().into()),
+            name: name.to_owned().into(),
+            args: Some(Cow::Owned(parse_arguments(args))),
         }),
         ..Part::default()
     }
 }
 
-fn chunk(parts: Vec<Part>, model: &str, id: Option<&str>) -> GenerateContentResponse {
+fn chunk(parts: Vec<Part<'static>>, model: &str, id: Option<&str>) -> GenerateContentResponse {
     let model = model.strip_prefix("models/").unwrap_or(model);
     GenerateContentResponse {
         candidates: vec![Candidate {
@@ -74,12 +76,12 @@ fn chunk(parts: Vec<Part>, model: &str, id: Option<&str>) -> GenerateContentResp
 
 /// A whole answer. `model` is the model name the client asked for.
 pub fn encode_gemini_response(resp: &Response, model: &str) -> GenerateContentResponse {
-    let mut parts: Vec<Part> = Vec::with_capacity(resp.content.len());
+    let mut parts: Vec<Part<'static>> = Vec::with_capacity(resp.content.len());
     for block in &resp.content {
         match block {
             ContentBlock::Text { text } => parts.push(Part::text(text.clone())),
             ContentBlock::Thinking { text, signature } => {
-                let sig = signature.as_ref().map(|s| s.value.clone());
+                let sig = signature.as_ref().map(|s| Cow::Owned(s.value.clone()));
                 if text.is_empty() {
                     // A signature that came on the part before: put it back there.
                     match parts.last_mut() {
@@ -87,7 +89,7 @@ pub fn encode_gemini_response(resp: &Response, model: &str) -> GenerateContentRe
                             prev.thought_signature = sig;
                         }
                         _ if sig.is_some() => parts.push(Part {
-                            text: Some(String::new()),
+                            text: Some(Cow::Borrowed("")),
                             thought_signature: sig,
                             ..Part::default()
                         }),
@@ -95,7 +97,7 @@ pub fn encode_gemini_response(resp: &Response, model: &str) -> GenerateContentRe
                     }
                 } else {
                     parts.push(Part {
-                        text: Some(text.clone()),
+                        text: Some(text.clone().into()),
                         thought: Some(true),
                         thought_signature: sig,
                         ..Part::default()
@@ -109,11 +111,11 @@ pub fn encode_gemini_response(resp: &Response, model: &str) -> GenerateContentRe
                 signature,
             } => parts.push(Part {
                 function_call: Some(FunctionCall {
-                    id: Some(id.clone()),
-                    name: name.clone(),
-                    args: Some(arguments.clone()),
+                    id: Some(id.clone().into()),
+                    name: name.clone().into(),
+                    args: Some(Cow::Owned(arguments.clone())),
                 }),
-                thought_signature: signature.as_ref().map(|s| s.value.clone()),
+                thought_signature: signature.as_ref().map(|s| s.value.clone().into()),
                 ..Part::default()
             }),
             _ => {}
@@ -143,7 +145,7 @@ pub struct GeminiChunkEncoder {
     response_id: Option<String>,
     /// The last part, held until the next event shows whether a signature
     /// belongs on it.
-    pending: Option<Part>,
+    pending: Option<Part<'static>>,
     /// The open tool call: id, name and argument text so far.
     open_call: Option<(String, String, String)>,
     usage: Option<Usage>,
@@ -188,7 +190,7 @@ impl GeminiChunkEncoder {
                 self.flush_pending(&mut out);
                 self.last_thought = matches!(event, StreamEvent::ThinkingDelta(_));
                 self.pending = Some(Part {
-                    text: Some(text.clone()),
+                    text: Some(text.clone().into()),
                     thought: self.last_thought.then_some(true),
                     ..Part::default()
                 });
@@ -197,14 +199,14 @@ impl GeminiChunkEncoder {
                 self.close_call(&mut out);
                 match self.pending.as_mut() {
                     Some(part) if part.thought_signature.is_none() => {
-                        part.thought_signature = Some(sig.value.clone());
+                        part.thought_signature = Some(sig.value.clone().into());
                     }
                     _ => {
                         self.flush_pending(&mut out);
                         self.pending = Some(Part {
-                            text: Some(String::new()),
+                            text: Some(Cow::Borrowed("")),
                             thought: self.last_thought.then_some(true),
-                            thought_signature: Some(sig.value.clone()),
+                            thought_signature: Some(sig.value.clone().into()),
                             ..Part::default()
                         });
                     }

@@ -230,6 +230,59 @@ fn tool_results_carry_objects_errors_and_images() {
 }
 
 #[test]
+fn the_request_borrows_the_conversation_and_joins_split_results() {
+    let req = Request {
+        messages: vec![
+            Message::user_text("look at this"),
+            Message::new(Role::Assistant, vec![call("a", None)]),
+            Message::new(
+                Role::User,
+                vec![
+                    ContentBlock::ToolResult {
+                        call_id: "a".into(),
+                        name: None,
+                        content: vec![
+                            ToolResultContent::Text("line 1".into()),
+                            ToolResultContent::Text("line 2".into()),
+                        ],
+                        is_error: false,
+                    },
+                    ContentBlock::Image {
+                        source: MediaSource::Base64 {
+                            mime_type: "image/png".into(),
+                            data: "AA".into(),
+                        },
+                    },
+                    ContentBlock::text("and this"),
+                ],
+            ),
+        ],
+        ..Request::default()
+    };
+    let encoded = encode_gemini_request(&req, "gemini-2.5-flash").unwrap();
+    let borrowed = |c: &Option<Cow<'_, str>>| matches!(c, Some(Cow::Borrowed(_)));
+    assert!(borrowed(&encoded.contents[0].parts[0].text));
+    let call = encoded.contents[1].parts[0].function_call.as_ref().unwrap();
+    assert!(matches!(call.args, Some(Cow::Borrowed(_))));
+    let answer = &encoded.contents[2].parts;
+    let response = answer[0].function_response.as_ref().unwrap();
+    // Two text blocks of one result are joined, so that one is a copy.
+    assert_eq!(
+        response.response,
+        Some(ResponseBody::Object(json!({"output": "line 1\nline 2"})))
+    );
+    assert!(matches!(
+        answer[1].inline_data.as_ref().map(|b| &b.data),
+        Some(Cow::Borrowed("AA"))
+    ));
+    assert!(borrowed(&answer[2].text));
+    assert_eq!(
+        serde_json::to_value(&encoded).unwrap()["contents"][2]["parts"][0],
+        json!({"functionResponse": {"id": "a", "name": "f", "response": {"output": "line 1\nline 2"}}})
+    );
+}
+
+#[test]
 fn claude_tool_loops_without_signed_thinking_turn_thinking_off() {
     let unsigned = encode(&tool_loop(None), "claude-opus-4-5-thinking");
     assert!(unsigned.get("generationConfig").is_none());
