@@ -10,6 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+use crate::procfs;
+
 /// A running gateway, killed when dropped.
 pub struct Gateway {
     child: Child,
@@ -154,6 +156,15 @@ impl Gateway {
         match rx.recv_timeout(Duration::from_secs(120)) {
             Ok(addr) => {
                 gateway.addr = addr;
+                // Under a wrapper that runs it as a child (perf, strace), the
+                // gateway's own CPU time and memory are what is measured.
+                if !wrapper.is_empty()
+                    && let Some(inner) = procfs::descendants(pid)
+                        .into_iter()
+                        .find(|&d| procfs::command_name(d).as_deref() == Some("uplink"))
+                {
+                    gateway.pid = inner;
+                }
                 Ok(gateway)
             }
             Err(why) => {
@@ -191,23 +202,43 @@ impl Gateway {
 }
 
 impl Drop for Gateway {
-    /// SIGTERM (so that a wrapper such as callgrind writes its output), then
-    /// SIGKILL after 30 s.
+    /// SIGTERM to the process and everything it started (so that a wrapper
+    /// such as callgrind or perf writes its output, and a gateway under a
+    /// wrapper that does not pass signals on, such as strace, stops too), then
+    /// SIGKILL to whatever still runs after 30 s.
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid.to_string()])
-            .stderr(Stdio::null())
-            .status();
+        let mut pids = vec![self.child.id()];
+        pids.extend(procfs::descendants(self.child.id()));
+        signal("-TERM", &pids);
         let end = std::time::Instant::now() + Duration::from_secs(30);
+        let mut child_done = false;
         while std::time::Instant::now() < end {
-            if !matches!(self.child.try_wait(), Ok(None)) {
+            child_done = child_done || !matches!(self.child.try_wait(), Ok(None));
+            if child_done && !pids[1..].iter().any(|&p| procfs::running(p)) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let still: Vec<u32> = pids[1..]
+            .iter()
+            .copied()
+            .filter(|&p| procfs::running(p))
+            .collect();
+        signal("-KILL", &still);
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn signal(which: &str, pids: &[u32]) {
+    if pids.is_empty() {
+        return;
+    }
+    let _ = Command::new("kill")
+        .arg(which)
+        .args(pids.iter().map(u32::to_string))
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// `… listening on http://127.0.0.1:PORT …` → the address.

@@ -31,6 +31,46 @@ impl Cpu {
     }
 }
 
+/// The processes `pid` started, and the ones they started, from
+/// `/proc/<pid>/task/*/children`.
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let mut out: Vec<u32> = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(parent) = queue.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{parent}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Ok(children) = std::fs::read_to_string(task.path().join("children")) else {
+                continue;
+            };
+            for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                if child != pid && !out.contains(&child) {
+                    out.push(child);
+                    queue.push(child);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A process's command name (`/proc/<pid>/comm`).
+pub fn command_name(pid: u32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|name| name.trim_end().to_owned())
+}
+
+/// Whether `pid` is running (exists and is not a zombie).
+pub fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
+}
+
 /// Context switches (voluntary + involuntary) of all the process's threads.
 pub fn context_switches(pid: u32) -> Option<u64> {
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
@@ -120,5 +160,35 @@ mod tests {
         assert!(context_switches(std::process::id()).is_some_and(|n| n > 0));
         let me = Cpu::new(std::process::id());
         assert!(me.seconds().is_some());
+    }
+}
+
+#[cfg(test)]
+mod process_tree_tests {
+    use super::*;
+
+    #[test]
+    fn a_shell_s_child_is_its_descendant_and_is_found_by_name() {
+        let mut shell = Command::new("sh")
+            .args(["-c", "sleep 30 & wait"])
+            .spawn()
+            .expect("sh runs");
+        let pid = shell.id();
+        let mut found = None;
+        for _ in 0..200 {
+            found = descendants(pid)
+                .into_iter()
+                .find(|&d| command_name(d).as_deref() == Some("sleep"));
+            if found.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let sleep = found.expect("the shell's sleep is found");
+        assert!(running(pid) && running(sleep));
+        assert!(!descendants(pid).contains(&pid));
+        let _ = Command::new("kill").arg(sleep.to_string()).status();
+        let _ = shell.wait();
+        assert!(!running(pid));
     }
 }
