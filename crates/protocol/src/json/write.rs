@@ -67,27 +67,10 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let mut run = 0; // start of the bytes not yet copied
     let mut i = 0;
-    while i < bytes.len() {
-        if let Some(block) = bytes.get(i..i + 32)
-            && !block.chunks_exact(8).any(needs_escape)
-        {
-            i += 32;
-            continue;
-        }
-        if let Some(word) = bytes.get(i..i + 8)
-            && !needs_escape(word)
-        {
-            i += 8;
-            continue;
-        }
-        let byte = bytes[i];
-        let escape = ESCAPE[byte as usize];
-        if escape == 0 {
-            i += 1;
-            continue;
-        }
-        out.extend_from_slice(&bytes[run..i]);
-        match escape {
+    while let Some(at) = next_escape(bytes, i) {
+        let byte = bytes[at];
+        out.extend_from_slice(&bytes[run..at]);
+        match ESCAPE[byte as usize] {
             b'u' => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.extend_from_slice(&[
@@ -101,17 +84,43 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
             }
             short => out.extend_from_slice(&[b'\\', short]),
         }
-        i += 1;
+        i = at + 1;
         run = i;
     }
     out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
 }
 
-/// Whether any of eight bytes is `"`, `\` or below 0x20 (the classic SWAR
-/// "has a byte equal to / less than" tests; a false positive only sends the
-/// scan byte by byte, never a wrong escape).
-fn needs_escape(word: &[u8]) -> bool {
+/// The index of the first byte at or after `from` that must be escaped:
+/// clean 32-byte blocks are skipped four words at a time, the byte is found
+/// within its word from the word's mask, and the last few bytes one by one.
+fn next_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        if let Some(block) = bytes.get(from..from + 32)
+            && block.chunks_exact(8).all(|word| escapes(word) == 0)
+        {
+            from += 32;
+            continue;
+        }
+        let Some(word) = bytes.get(from..from + 8) else {
+            let tail = bytes.get(from..)?;
+            return tail
+                .iter()
+                .position(|&b| ESCAPE[b as usize] != 0)
+                .map(|p| from + p);
+        };
+        match escapes(word) {
+            0 => from += 8,
+            mask => return Some(from + (mask.trailing_zeros() / 8) as usize),
+        }
+    }
+}
+
+/// The high bit of each of eight bytes that is `"`, `\` or below 0x20 (the
+/// classic SWAR "has a byte equal to / less than" tests). A borrow can flag a
+/// byte above a real match, never below one, so the lowest flagged byte is
+/// always the first that needs escaping.
+fn escapes(word: &[u8]) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut buf = [0u8; 8];
@@ -121,7 +130,7 @@ fn needs_escape(word: &[u8]) -> bool {
     let quote = zero_byte(x ^ (ONES * u64::from(b'"')));
     let backslash = zero_byte(x ^ (ONES * u64::from(b'\\')));
     let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
-    (quote | backslash | control) != 0
+    quote | backslash | control
 }
 
 /// What each byte becomes after a backslash: 0 for none, `u` for `\u00XX`.
@@ -697,6 +706,23 @@ mod tests {
                     let mut s: String = "abcdefghijklmnopqrstuvwxyz".chars().take(len).collect();
                     s.replace_range(at..=at, special.encode_utf8(&mut [0; 4]));
                     same_as_serde_json(&s);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_pair_of_ascii_bytes_escapes_like_serde_json() {
+        // A byte that needs escaping next to any other, at every offset in a
+        // word: a SWAR borrow from one must not hide or invent the other.
+        for first in 0u8..0x80 {
+            for second in 0u8..0x80 {
+                for at in [0, 3, 6, 7, 30, 31] {
+                    let mut s = String::from("0123456789abcdefghijklmnopqrstuvwxyz-é");
+                    s.replace_range(at..at + 2, "");
+                    s.insert(at, char::from(second));
+                    s.insert(at, char::from(first));
+                    same_as_serde_json(s.as_str());
                 }
             }
         }
