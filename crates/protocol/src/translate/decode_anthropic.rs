@@ -28,8 +28,8 @@
 use serde_json::{Map, Value};
 
 use super::TranslateError;
-use super::decode_anthropic_blocks::{At, BlockDecoder, block_error, cache_control, system_parts};
-use super::util::{first_bad_element, first_bad_field, first_bad_item, locate_error};
+use super::decode_anthropic_blocks::{BlockDecoder, block_error, cache_control, system_parts};
+use super::util::{At, first_bad_element, first_bad_field, first_bad_item, locate_error};
 use crate::anthropic::{
     AnthropicMessageParam, AnthropicOutputFormat, AnthropicRole, AnthropicThinkingConfig,
     AnthropicTool, AnthropicToolChoice, MessagesRequest,

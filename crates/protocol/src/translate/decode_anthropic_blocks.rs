@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::TranslateError;
-use super::util::{first_bad_field, media_from_url};
+use super::util::{At, first_bad_field, media_from_url};
 use crate::anthropic::{
     AnthropicCacheControl, AnthropicContent, AnthropicContentBlock, AnthropicDocumentBlock,
     AnthropicImageBlock, AnthropicRedactedThinkingBlock, AnthropicSearchResultBlock,
@@ -32,39 +32,6 @@ use crate::ir::{
     CacheControl, ContentBlock, MediaSource, Signature, SystemPart, ToolResultContent,
     parse_arguments,
 };
-
-/// A place in the request body, rendered (`messages[2].content[0].source`) only
-/// when an error or a report needs it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum At<'a> {
-    Root(&'a str),
-    Index(&'a At<'a>, usize),
-    Field(&'a At<'a>, &'a str),
-}
-
-impl<'a> At<'a> {
-    pub(crate) fn index(&'a self, i: usize) -> At<'a> {
-        At::Index(self, i)
-    }
-
-    pub(crate) fn field(&'a self, name: &'a str) -> At<'a> {
-        At::Field(self, name)
-    }
-
-    pub(crate) fn err(&self, message: impl Into<String>) -> TranslateError {
-        TranslateError::new(self.to_string(), message)
-    }
-}
-
-impl std::fmt::Display for At<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            At::Root(name) => f.write_str(name),
-            At::Index(parent, i) => write!(f, "{parent}[{i}]"),
-            At::Field(parent, name) => write!(f, "{parent}.{name}"),
-        }
-    }
-}
 
 /// IR form of a `cache_control`.
 pub(crate) fn cache_control(c: AnthropicCacheControl) -> CacheControl {

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::TranslateError;
 use super::util::{
-    first_bad_element, first_bad_field, first_bad_item, locate_error, media_from_url,
+    At, first_bad_element, first_bad_field, first_bad_item, locate_error, media_from_url,
     mime_from_extension, parse_data_url, push_blocks,
 };
 use crate::ir::{
@@ -101,14 +101,14 @@ pub fn decode_openai_chat_request(wire: ChatCompletionRequest) -> Result<Request
     };
     decode_messages(wire.messages, &mut req)?;
 
+    let tools_at = At::Root("tools");
     for (i, tool) in wire.tools.into_iter().enumerate() {
-        req.tools.push(decode_tool(tool, i)?);
+        req.tools.push(decode_tool(tool, &tools_at.index(i))?);
     }
+    let functions_at = At::Root("functions");
     for (i, f) in wire.functions.into_iter().enumerate() {
-        req.tools.push(Tool::Function(decode_function(
-            f,
-            &format!("functions[{i}]"),
-        )?));
+        req.tools
+            .push(Tool::Function(decode_function(f, &functions_at.index(i))?));
     }
     if let Some(choice) = &wire.tool_choice {
         req.tool_choice = decode_tool_choice(choice, "tool_choice")?;
@@ -154,17 +154,18 @@ fn decode_messages(wire: Vec<ChatMessage>, req: &mut Request) -> Result<(), Tran
     let mut pending_legacy: Vec<(String, String)> = Vec::new();
     let mut messages: Vec<Message> = Vec::new();
 
+    let messages_at = At::Root("messages");
     for (i, m) in wire.into_iter().enumerate() {
-        let path = format!("messages[{i}]");
+        let at = messages_at.index(i);
         match &m.role {
             ChatRole::System | ChatRole::Developer => {
-                let text = text_only(m.content, &format!("{path}.content"))?;
+                let text = text_only(m.content, &at.field("content"))?;
                 if !text.is_empty() {
                     req.system.push(SystemPart::new(text));
                 }
             }
             ChatRole::User => {
-                let blocks = user_blocks(m.content, &path)?;
+                let blocks = user_blocks(m.content, &at)?;
                 push_blocks(&mut messages, Role::User, blocks);
             }
             ChatRole::Assistant => {
@@ -193,8 +194,7 @@ fn decode_messages(wire: Vec<ChatMessage>, req: &mut Request) -> Result<(), Tran
                                     }
                                 }
                                 other => {
-                                    return Err(TranslateError::new(
-                                        format!("{path}.content[{j}].type"),
+                                    return Err(at.field("content").index(j).field("type").err(
                                         format!(
                                             "unsupported content part type `{other}` in an assistant message"
                                         ),
@@ -205,9 +205,9 @@ fn decode_messages(wire: Vec<ChatMessage>, req: &mut Request) -> Result<(), Tran
                     }
                     _ => {}
                 }
+                let calls_at = at.field("tool_calls");
                 for (k, call) in m.tool_calls.into_iter().enumerate() {
-                    let cpath = format!("{path}.tool_calls[{k}]");
-                    let block = decode_tool_call(call, &cpath, i, k)?;
+                    let block = decode_tool_call(call, &calls_at.index(k), i, k)?;
                     if let ContentBlock::ToolCall { id, name, .. } = &block {
                         call_names.insert(id.clone(), name.clone());
                     }
@@ -215,10 +215,7 @@ fn decode_messages(wire: Vec<ChatMessage>, req: &mut Request) -> Result<(), Tran
                 }
                 if let Some(fc) = m.function_call {
                     if fc.name.is_empty() {
-                        return Err(TranslateError::new(
-                            format!("{path}.function_call.name"),
-                            "required",
-                        ));
+                        return Err(at.field("function_call").field("name").err("required"));
                     }
                     let id = format!("call_legacy_{i}");
                     pending_legacy.push((id.clone(), fc.name.clone()));
@@ -233,11 +230,12 @@ fn decode_messages(wire: Vec<ChatMessage>, req: &mut Request) -> Result<(), Tran
                 push_blocks(&mut messages, Role::Assistant, blocks);
             }
             ChatRole::Tool => {
-                let call_id = m.tool_call_id.filter(|id| !id.is_empty()).ok_or_else(|| {
-                    TranslateError::new(format!("{path}.tool_call_id"), "required")
-                })?;
+                let call_id = m
+                    .tool_call_id
+                    .filter(|id| !id.is_empty())
+                    .ok_or_else(|| at.field("tool_call_id").err("required"))?;
                 let name = call_names.get(&call_id).cloned().or(m.name);
-                let content = tool_result_content(m.content, &path)?;
+                let content = tool_result_content(m.content, &at)?;
                 push_blocks(
                     &mut messages,
                     Role::User,
@@ -253,12 +251,12 @@ fn decode_messages(wire: Vec<ChatMessage>, req: &mut Request) -> Result<(), Tran
                 let name = m
                     .name
                     .filter(|n| !n.is_empty())
-                    .ok_or_else(|| TranslateError::new(format!("{path}.name"), "required"))?;
+                    .ok_or_else(|| at.field("name").err("required"))?;
                 let call_id = match pending_legacy.iter().position(|(_, n)| *n == name) {
                     Some(pos) => pending_legacy.remove(pos).0,
                     None => format!("call_legacy_{name}"),
                 };
-                let content = tool_result_content(m.content, &path)?;
+                let content = tool_result_content(m.content, &at)?;
                 push_blocks(
                     &mut messages,
                     Role::User,
@@ -271,10 +269,7 @@ fn decode_messages(wire: Vec<ChatMessage>, req: &mut Request) -> Result<(), Tran
                 );
             }
             ChatRole::Other(role) => {
-                return Err(TranslateError::new(
-                    format!("{path}.role"),
-                    format!("unsupported role `{role}`"),
-                ));
+                return Err(at.field("role").err(format!("unsupported role `{role}`")));
             }
         }
     }
@@ -283,7 +278,7 @@ fn decode_messages(wire: Vec<ChatMessage>, req: &mut Request) -> Result<(), Tran
 }
 
 /// The text of a system message: a string or text parts joined by newlines.
-fn text_only(content: Option<MessageContent>, path: &str) -> Result<String, TranslateError> {
+fn text_only(content: Option<MessageContent>, at: &At<'_>) -> Result<String, TranslateError> {
     match content {
         None => Ok(String::new()),
         Some(MessageContent::Text(t)) => Ok(t),
@@ -294,10 +289,9 @@ fn text_only(content: Option<MessageContent>, path: &str) -> Result<String, Tran
                     ("text", Some(t)) => texts.push(t),
                     ("text", None) => {}
                     (other, _) => {
-                        return Err(TranslateError::new(
-                            format!("{path}[{j}].type"),
-                            format!("unsupported content part type `{other}` in a system message"),
-                        ));
+                        return Err(at.index(j).field("type").err(format!(
+                            "unsupported content part type `{other}` in a system message"
+                        )));
                     }
                 }
             }
@@ -308,7 +302,7 @@ fn text_only(content: Option<MessageContent>, path: &str) -> Result<String, Tran
 
 fn user_blocks(
     content: Option<MessageContent>,
-    path: &str,
+    at: &At<'_>,
 ) -> Result<Vec<ContentBlock>, TranslateError> {
     match content {
         None => Ok(Vec::new()),
@@ -316,8 +310,9 @@ fn user_blocks(
         Some(MessageContent::Text(t)) => Ok(vec![ContentBlock::text(t)]),
         Some(MessageContent::Parts(parts)) => {
             let mut blocks = Vec::with_capacity(parts.len());
+            let parts_at = at.field("content");
             for (j, part) in parts.into_iter().enumerate() {
-                if let Some(block) = user_part(part, &format!("{path}.content[{j}]"))? {
+                if let Some(block) = user_part(part, &parts_at.index(j))? {
                     blocks.push(block);
                 }
             }
@@ -326,20 +321,21 @@ fn user_blocks(
     }
 }
 
-fn user_part(part: ChatContentPart, path: &str) -> Result<Option<ContentBlock>, TranslateError> {
+fn user_part(part: ChatContentPart, at: &At<'_>) -> Result<Option<ContentBlock>, TranslateError> {
     match part.kind.as_str() {
         "text" | "input_text" => Ok(part.text.filter(|t| !t.is_empty()).map(ContentBlock::text)),
         "image_url" => {
             let image = part
                 .image_url
-                .ok_or_else(|| TranslateError::new(format!("{path}.image_url"), "required"))?;
-            let source = media_from_url(&image.url, &format!("{path}.image_url.url"))?;
+                .ok_or_else(|| at.field("image_url").err("required"))?;
+            let source =
+                media_from_url(&image.url, &at.field("image_url").field("url").to_string())?;
             Ok(Some(ContentBlock::Image { source }))
         }
         "input_audio" => {
             let audio = part
                 .input_audio
-                .ok_or_else(|| TranslateError::new(format!("{path}.input_audio"), "required"))?;
+                .ok_or_else(|| at.field("input_audio").err("required"))?;
             let mime_type = match audio.format.to_ascii_lowercase().as_str() {
                 "mp3" | "mpeg" => "audio/mpeg".to_owned(),
                 "" => "audio/wav".to_owned(),
@@ -354,14 +350,14 @@ fn user_part(part: ChatContentPart, path: &str) -> Result<Option<ContentBlock>, 
             }))
         }
         "file" => {
-            let file = part
-                .file
-                .ok_or_else(|| TranslateError::new(format!("{path}.file"), "required"))?;
+            let file = part.file.ok_or_else(|| at.field("file").err("required"))?;
             let guessed = file.filename.as_deref().and_then(mime_from_extension);
             let source = if let Some(data) = file.file_data.filter(|d| !d.is_empty()) {
                 if data.len() >= 5 && data[..5].eq_ignore_ascii_case("data:") {
                     parse_data_url(&data).ok_or_else(|| {
-                        TranslateError::new(format!("{path}.file.file_data"), "malformed data URL")
+                        at.field("file")
+                            .field("file_data")
+                            .err("malformed data URL")
                     })?
                 } else {
                     MediaSource::Base64 {
@@ -375,44 +371,42 @@ fn user_part(part: ChatContentPart, path: &str) -> Result<Option<ContentBlock>, 
                     mime_type: guessed.map(str::to_owned),
                 }
             } else {
-                return Err(TranslateError::new(
-                    format!("{path}.file"),
-                    "one of file_data or file_id is required",
-                ));
+                return Err(at
+                    .field("file")
+                    .err("one of file_data or file_id is required"));
             };
             Ok(Some(ContentBlock::File {
                 source,
                 name: file.filename,
             }))
         }
-        other => Err(TranslateError::new(
-            format!("{path}.type"),
-            format!("unsupported content part type `{other}`"),
-        )),
+        other => Err(at
+            .field("type")
+            .err(format!("unsupported content part type `{other}`"))),
     }
 }
 
 fn tool_result_content(
     content: Option<MessageContent>,
-    path: &str,
+    at: &At<'_>,
 ) -> Result<Vec<ToolResultContent>, TranslateError> {
     match content {
         None => Ok(Vec::new()),
         Some(MessageContent::Text(t)) => Ok(vec![ToolResultContent::Text(t)]),
         Some(MessageContent::Parts(parts)) => {
             let mut out = Vec::new();
+            let parts_at = at.field("content");
             for (j, part) in parts.into_iter().enumerate() {
-                let ppath = format!("{path}.content[{j}]");
-                match user_part(part, &ppath)? {
+                let part_at = parts_at.index(j);
+                match user_part(part, &part_at)? {
                     Some(ContentBlock::Text { text }) => out.push(ToolResultContent::Text(text)),
                     Some(ContentBlock::Image { source }) => {
                         out.push(ToolResultContent::Image(source))
                     }
                     Some(_) => {
-                        return Err(TranslateError::new(
-                            format!("{ppath}.type"),
-                            "only text and image parts are supported in a tool message",
-                        ));
+                        return Err(part_at
+                            .field("type")
+                            .err("only text and image parts are supported in a tool message"));
                     }
                     None => {}
                 }
@@ -424,23 +418,19 @@ fn tool_result_content(
 
 fn decode_tool_call(
     call: ChatToolCall,
-    path: &str,
+    at: &At<'_>,
     message: usize,
     index: usize,
 ) -> Result<ContentBlock, TranslateError> {
     if let Some(kind) = call.kind.as_deref()
         && kind != "function"
     {
-        return Err(TranslateError::new(
-            format!("{path}.type"),
-            format!("unsupported tool call type `{kind}`"),
-        ));
+        return Err(at
+            .field("type")
+            .err(format!("unsupported tool call type `{kind}`")));
     }
     if call.function.name.is_empty() {
-        return Err(TranslateError::new(
-            format!("{path}.function.name"),
-            "required",
-        ));
+        return Err(at.field("function").field("name").err("required"));
     }
     let id = if call.id.is_empty() {
         format!("call_{message}_{index}")
@@ -466,28 +456,23 @@ fn arguments_value(arguments: Value) -> Value {
     }
 }
 
-fn decode_tool(tool: ChatTool, i: usize) -> Result<Tool, TranslateError> {
-    let path = format!("tools[{i}]");
+fn decode_tool(tool: ChatTool, at: &At<'_>) -> Result<Tool, TranslateError> {
     match tool.kind.as_str() {
         "function" | "" => {
             let f = tool
                 .function
-                .ok_or_else(|| TranslateError::new(format!("{path}.function"), "required"))?;
-            Ok(Tool::Function(decode_function(
-                f,
-                &format!("{path}.function"),
-            )?))
+                .ok_or_else(|| at.field("function").err("required"))?;
+            Ok(Tool::Function(decode_function(f, &at.field("function"))?))
         }
-        other => Err(TranslateError::new(
-            format!("{path}.type"),
-            format!("unsupported tool type `{other}`"),
-        )),
+        other => Err(at
+            .field("type")
+            .err(format!("unsupported tool type `{other}`"))),
     }
 }
 
-fn decode_function(f: FunctionDefinition, path: &str) -> Result<FunctionTool, TranslateError> {
+fn decode_function(f: FunctionDefinition, at: &At<'_>) -> Result<FunctionTool, TranslateError> {
     if f.name.is_empty() {
-        return Err(TranslateError::new(format!("{path}.name"), "required"));
+        return Err(at.field("name").err("required"));
     }
     Ok(FunctionTool {
         name: f.name,

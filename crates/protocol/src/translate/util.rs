@@ -6,6 +6,39 @@ use serde_json::{Map, Value};
 use super::TranslateError;
 use crate::ir::{ContentBlock, MediaSource, Message, Role};
 
+/// A place in the request body, rendered (`messages[2].content[0].source`) only
+/// when an error or a report needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum At<'a> {
+    Root(&'a str),
+    Index(&'a At<'a>, usize),
+    Field(&'a At<'a>, &'a str),
+}
+
+impl<'a> At<'a> {
+    pub(crate) fn index(&'a self, i: usize) -> At<'a> {
+        At::Index(self, i)
+    }
+
+    pub(crate) fn field(&'a self, name: &'a str) -> At<'a> {
+        At::Field(self, name)
+    }
+
+    pub(crate) fn err(&self, message: impl Into<String>) -> TranslateError {
+        TranslateError::new(self.to_string(), message)
+    }
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Root(name) => f.write_str(name),
+            At::Index(parent, i) => write!(f, "{parent}[{i}]"),
+            At::Field(parent, name) => write!(f, "{parent}.{name}"),
+        }
+    }
+}
+
 /// Append blocks as a message of `role`, merging into the previous message when it
 /// has the same role (so that roles alternate). Empty block lists are dropped.
 pub(crate) fn push_blocks(messages: &mut Vec<Message>, role: Role, blocks: Vec<ContentBlock>) {
