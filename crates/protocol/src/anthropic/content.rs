@@ -7,7 +7,7 @@
 //! are ignored (no catch-all map: `#[serde(flatten)]` would buffer every block
 //! before reading it, which costs a copy of every string of a conversation).
 
-use serde::de::value::MapAccessDeserializer;
+use serde::de::value::{MapAccessDeserializer, MapDeserializer};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -70,9 +70,9 @@ impl<'de> Deserialize<'de> for AnthropicContent {
 ///
 /// Deserialization reads a block whose `type` comes first (as every SDK and
 /// Claude Code write it) in one pass, straight into its variant; a malformed
-/// block of that kind is an error. A block with `type` elsewhere is buffered and
-/// dispatched, and one of a known kind that does not parse is kept as
-/// [`AnthropicContentBlock::Unknown`].
+/// block of that kind is an error. A block with `type` elsewhere (the Python
+/// SDK's models put it last) is buffered and dispatched, and one of a known
+/// kind that does not parse is kept as [`AnthropicContentBlock::Unknown`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AnthropicContentBlock {
@@ -278,12 +278,32 @@ impl<'de> Visitor<'de> for BlockVisitor {
             }
             Key::Other(key) => key,
         };
-        let mut fields = Map::new();
-        fields.insert(key, map.next_value()?);
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
-            fields.insert(k, v);
+        // `type` comes later (the Python SDK's models put it last): hold the
+        // fields in order, then read the block of that kind from them.
+        let mut kind = Value::Null;
+        let mut fields: Vec<(String, Value)> = Vec::new();
+        let mut key = Key::Other(key);
+        loop {
+            match key {
+                Key::Type => kind = map.next_value()?,
+                Key::Other(name) => {
+                    let value = map.next_value()?;
+                    match fields.iter_mut().find(|(k, _)| *k == name) {
+                        Some(field) => field.1 = value, // the last one wins, as in a map
+                        None => fields.push((name, value)),
+                    }
+                }
+            }
+            match map.next_key::<Key>()? {
+                Some(next) => key = next,
+                None => break,
+            }
         }
-        Ok(dispatch(fields))
+        let kind = match kind {
+            Value::String(kind) => kind,
+            _ => String::new(),
+        };
+        Ok(dispatch(kind, fields))
     }
 }
 
@@ -311,22 +331,16 @@ fn typed<'de, D: Deserializer<'de>>(
     })
 }
 
-/// A block held as an object, `type` anywhere in it. A known kind that does not
-/// parse stays [`AnthropicContentBlock::Unknown`] for the decoder to report.
-fn dispatch(mut fields: Map<String, Value>) -> AnthropicContentBlock {
-    let kind = match fields.remove("type") {
-        Some(Value::String(kind)) => kind,
-        _ => String::new(),
-    };
-    let value = Value::Object(fields);
-    match typed(&kind, &value) {
+/// A block whose `type` was not first, its fields held in order. A known kind
+/// that does not parse stays [`AnthropicContentBlock::Unknown`] for the
+/// decoder to report.
+fn dispatch(kind: String, fields: Vec<(String, Value)>) -> AnthropicContentBlock {
+    let entries = fields.iter().map(|(k, v)| (k.as_str(), v));
+    match typed(&kind, MapDeserializer::<_, serde_json::Error>::new(entries)) {
         Ok(block) => block,
         Err(_) => AnthropicContentBlock::Unknown(AnthropicUnknownBlock {
             kind,
-            fields: match value {
-                Value::Object(fields) => fields,
-                _ => Map::new(),
-            },
+            fields: fields.into_iter().collect(),
         }),
     }
 }
@@ -436,6 +450,57 @@ mod tests {
         assert_eq!(
             serde_json::to_value(block(json!({"type": "mcp_tool_use", "id": "m"}))).unwrap(),
             json!({"type": "mcp_tool_use", "id": "m"})
+        );
+    }
+
+    #[test]
+    fn blocks_with_type_last_read_the_same_from_every_source() {
+        // As the Python SDK's models write them: `type` last, blocks nested.
+        let text = r#"{"id":"t","input":{"path":"a \"b\".rs","n":[1,2.5,null,true]},"name":"read","type":"tool_use"}"#;
+        let result = r#"{"content":[{"text":"line\n","type":"text"},{"source":{"data":"AA==","media_type":"image/png","type":"base64"},"type":"image"}],"is_error":false,"tool_use_id":"t","type":"tool_result"}"#;
+        let expected_call = json!({"type": "tool_use", "id": "t", "name": "read", "input": {"path": "a \"b\".rs", "n": [1, 2.5, null, true]}});
+        for (raw, expected) in [
+            (text, expected_call),
+            (result, serde_json::from_str(result).unwrap()),
+        ] {
+            let from_text: AnthropicContentBlock = serde_json::from_str(raw).unwrap();
+            let value: Value = serde_json::from_str(raw).unwrap();
+            let from_value = block(value.clone());
+            let from_ref = AnthropicContentBlock::deserialize(&value).unwrap();
+            assert!(
+                !matches!(from_text, AnthropicContentBlock::Unknown(_)),
+                "{from_text:?}"
+            );
+            assert_eq!(from_text, from_value);
+            assert_eq!(from_text, from_ref);
+            assert_eq!(serde_json::to_value(&from_text).unwrap(), expected);
+        }
+        // Through serde's buffer for an internally tagged enum (as in stream events).
+        #[derive(Deserialize)]
+        #[serde(tag = "type")]
+        enum Event {
+            #[serde(rename = "start")]
+            Start { block: AnthropicContentBlock },
+        }
+        let Event::Start { block } =
+            serde_json::from_str::<Event>(&format!(r#"{{"type":"start","block":{text}}}"#))
+                .unwrap();
+        assert!(
+            matches!(&block, AnthropicContentBlock::ToolUse(u) if u.input["n"][1] == json!(2.5))
+        );
+        // A repeated field: the last one wins, as in a map.
+        let twice: AnthropicContentBlock =
+            serde_json::from_str(r#"{"text":"a","text":"b","type":"text"}"#).unwrap();
+        assert!(matches!(twice, AnthropicContentBlock::Text(t) if t.text == "b"));
+        // No `type`, or not a string: unknown, its fields kept.
+        let untyped: AnthropicContentBlock =
+            serde_json::from_str(r#"{"text":"a","type":7}"#).unwrap();
+        assert_eq!(
+            untyped,
+            AnthropicContentBlock::Unknown(AnthropicUnknownBlock {
+                kind: String::new(),
+                fields: [("text".to_owned(), json!("a"))].into_iter().collect(),
+            })
         );
     }
 
