@@ -94,18 +94,6 @@ impl<'a> Content<'a> {
             parts,
         }
     }
-
-    /// This content with every borrowed string copied.
-    pub fn into_owned(self) -> Content<'static> {
-        Content {
-            role: self.role.map(own),
-            parts: self.parts.into_iter().map(Part::into_owned).collect(),
-        }
-    }
-}
-
-fn own(s: Cow<'_, str>) -> Cow<'static, str> {
-    Cow::Owned(s.into_owned())
 }
 
 /// One part of a turn. Gemini's `Part` is a oneof of data plus metadata; a struct
@@ -174,38 +162,6 @@ impl<'a> Part<'a> {
 
     pub fn is_thought(&self) -> bool {
         self.thought == Some(true)
-    }
-
-    /// This part with every borrowed string copied.
-    pub fn into_owned(self) -> Part<'static> {
-        Part {
-            text: self.text.map(own),
-            thought: self.thought,
-            thought_signature: self.thought_signature.map(own),
-            inline_data: self.inline_data.map(|b| Blob {
-                mime_type: own(b.mime_type),
-                data: own(b.data),
-            }),
-            file_data: self.file_data.map(|f| FileData {
-                mime_type: f.mime_type.map(own),
-                file_uri: own(f.file_uri),
-            }),
-            function_call: self.function_call.map(|c| FunctionCall {
-                id: c.id.map(own),
-                name: own(c.name),
-                args: c.args.map(|a| Cow::Owned(a.into_owned())),
-            }),
-            function_response: self.function_response.map(|r| FunctionResponse {
-                id: r.id.map(own),
-                name: own(r.name),
-                response: r.response.map(ResponseBody::into_owned),
-                parts: r.parts.into_iter().map(Part::into_owned).collect(),
-                will_continue: r.will_continue,
-            }),
-            executable_code: self.executable_code,
-            code_execution_result: self.code_execution_result,
-            video_metadata: self.video_metadata,
-        }
     }
 }
 
@@ -282,17 +238,6 @@ impl ResponseBody<'_> {
                 map.insert(key.to_owned(), Value::String(text.into_owned()));
                 Value::Object(map)
             }
-        }
-    }
-
-    /// The body with its text copied.
-    pub fn into_owned(self) -> ResponseBody<'static> {
-        match self {
-            ResponseBody::Object(v) => ResponseBody::Object(v),
-            ResponseBody::Text { key, text } => ResponseBody::Text {
-                key,
-                text: own(text),
-            },
         }
     }
 }
@@ -617,47 +562,6 @@ mod tests {
         let read: ResponseBody<'static> =
             serde_json::from_value(json!({"output": "x", "n": 1})).unwrap();
         assert!(matches!(&read, ResponseBody::Object(v) if v == &json!({"output": "x", "n": 1})));
-    }
-
-    #[test]
-    fn owned_copies_of_borrowed_parts_are_equal() {
-        let text = String::from("hello");
-        let args = json!({"path": "a.rs"});
-        let part = Part {
-            text: Some(Cow::Borrowed(&text)),
-            thought_signature: Some(Cow::Borrowed("sig")),
-            inline_data: Some(Blob {
-                mime_type: Cow::Borrowed("image/png"),
-                data: Cow::Borrowed("AA=="),
-            }),
-            file_data: Some(FileData {
-                mime_type: None,
-                file_uri: Cow::Borrowed("gs://b/f"),
-            }),
-            function_call: Some(FunctionCall {
-                id: Some(Cow::Borrowed("c1")),
-                name: Cow::Borrowed("read"),
-                args: Some(Cow::Borrowed(&args)),
-            }),
-            function_response: Some(FunctionResponse {
-                id: Some(Cow::Borrowed("c1")),
-                name: Cow::Borrowed("read"),
-                response: Some(ResponseBody::Text {
-                    key: "output",
-                    text: Cow::Borrowed(&text),
-                }),
-                parts: vec![Part::text(text.as_str())],
-                will_continue: Some(false),
-            }),
-            ..Part::default()
-        };
-        let owned: Part<'static> = part.clone().into_owned();
-        assert_eq!(owned, part);
-        assert!(matches!(owned.text, Some(Cow::Owned(_))));
-        assert_eq!(
-            serde_json::to_value(&owned).unwrap(),
-            serde_json::to_value(&part).unwrap()
-        );
     }
 
     #[test]
