@@ -303,7 +303,12 @@ impl<'de> Visitor<'de> for BlockVisitor {
             Value::String(kind) => kind,
             _ => String::new(),
         };
-        Ok(dispatch(kind, fields))
+        // The fields are moved into the block, not copied out of the buffer.
+        typed(
+            &kind,
+            MapDeserializer::<_, serde_json::Error>::new(fields.into_iter()),
+        )
+        .map_err(serde::de::Error::custom)
     }
 }
 
@@ -329,20 +334,6 @@ fn typed<'de, D: Deserializer<'de>>(
             fields: Deserialize::deserialize(rest)?,
         }),
     })
-}
-
-/// A block whose `type` was not first, its fields held in order. A known kind
-/// that does not parse stays [`AnthropicContentBlock::Unknown`] for the
-/// decoder to report.
-fn dispatch(kind: String, fields: Vec<(String, Value)>) -> AnthropicContentBlock {
-    let entries = fields.iter().map(|(k, v)| (k.as_str(), v));
-    match typed(&kind, MapDeserializer::<_, serde_json::Error>::new(entries)) {
-        Ok(block) => block,
-        Err(_) => AnthropicContentBlock::Unknown(AnthropicUnknownBlock {
-            kind,
-            fields: fields.into_iter().collect(),
-        }),
-    }
 }
 
 /// A map key or a `type` value, read without allocating for `type` itself.
@@ -429,14 +420,11 @@ mod tests {
                 fields: [("file_id".to_owned(), json!("f"))].into_iter().collect(),
             })
         );
-        // `type` first: read in one pass, so a malformed block is an error …
-        assert!(
-            serde_json::from_str::<AnthropicContentBlock>(r#"{"type":"text","text":5}"#).is_err()
-        );
-        // … `type` later: buffered, and kept for the decoder to report.
-        let bad: AnthropicContentBlock =
-            serde_json::from_str(r#"{"text":5,"type":"text"}"#).unwrap();
-        assert!(matches!(bad, AnthropicContentBlock::Unknown(u) if u.kind == "text"));
+        // A malformed block of a known kind is an error wherever `type` is.
+        for bad in [r#"{"type":"text","text":5}"#, r#"{"text":5,"type":"text"}"#] {
+            let e = serde_json::from_str::<AnthropicContentBlock>(bad).unwrap_err();
+            assert!(e.to_string().contains("expected a string"), "{bad}: {e}");
+        }
         let late: AnthropicContentBlock =
             serde_json::from_str(r#"{"text":"hi","type":"text","x":1}"#).unwrap();
         assert!(matches!(late, AnthropicContentBlock::Text(t) if t.text == "hi"));
