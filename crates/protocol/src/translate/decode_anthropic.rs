@@ -75,8 +75,8 @@ pub fn is_billing_header(text: &str) -> bool {
 
 /// Find the field of a body that failed typed deserialization.
 fn locate_anthropic(root: &Map<String, Value>) -> Option<TranslateError> {
-    // Content blocks first: a malformed block only fails the typed parse when its
-    // `type` comes first, which a generic value does not preserve.
+    // Content blocks first: a malformed block of a known type fails the typed
+    // parse, and a generic value finds it by that type (nested blocks first).
     let blocks_error = |content: Option<&Value>, path: &str| {
         let Some(Value::Array(blocks)) = content else {
             return None;
