@@ -29,7 +29,9 @@ use serde_json::{Map, Value};
 
 use super::TranslateError;
 use super::decode_anthropic_blocks::{BlockDecoder, block_error, cache_control, system_parts};
-use super::util::{At, first_bad_element, first_bad_field, first_bad_item, locate_error};
+use super::util::{
+    At, first_bad_element, first_bad_field, first_bad_item, locate_error, parse_body,
+};
 use crate::anthropic::{
     AnthropicMessageParam, AnthropicOutputFormat, AnthropicRole, AnthropicThinkingConfig,
     AnthropicTool, AnthropicToolChoice, MessagesRequest,
@@ -55,7 +57,7 @@ pub struct AnthropicDecoded {
 /// Decode a `POST /v1/messages` body.
 pub fn decode_anthropic(body: &[u8]) -> Result<AnthropicDecoded, TranslateError> {
     let wire: MessagesRequest =
-        serde_json::from_slice(body).map_err(|e| locate_error(body, e, locate_anthropic))?;
+        parse_body(body).map_err(|e| locate_error(body, e, locate_anthropic))?;
     decode_anthropic_request(wire)
 }
 

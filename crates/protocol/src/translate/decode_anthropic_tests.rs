@@ -482,6 +482,15 @@ fn errors_name_the_field() {
             .message
             .starts_with("invalid JSON")
     );
+    let not_utf8 = decode_anthropic(
+        b"{\"model\":\"m\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"a\xffb\"}]}",
+    )
+    .unwrap_err()
+    .message;
+    assert!(
+        not_utf8.starts_with("invalid JSON") && not_utf8.contains("column"),
+        "{not_utf8}"
+    );
 }
 
 #[test]

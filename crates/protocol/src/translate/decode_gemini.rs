@@ -15,7 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use serde_json::{Map, Value};
 
 use super::TranslateError;
-use super::util::{first_bad_field, first_bad_item, locate_error, push_blocks};
+use super::util::{first_bad_field, first_bad_item, locate_error, parse_body, push_blocks};
 use crate::gemini::{
     Content, CountTokensRequest, FunctionCallingMode, FunctionResponse, GeminiThinkingConfig,
     GeminiTool, GenerateContentRequest, GenerationConfig, Part, ResponseBody, ToolConfig,
@@ -31,7 +31,7 @@ use crate::json::RawJson;
 /// the URL (`models/{model}:…`), `stream` from the method.
 pub fn decode_gemini(body: &[u8], model: &str, stream: bool) -> Result<Request, TranslateError> {
     let wire: GenerateContentRequest =
-        serde_json::from_slice(body).map_err(|e| locate_error(body, e, locate_gemini))?;
+        parse_body(body).map_err(|e| locate_error(body, e, locate_gemini))?;
     decode_gemini_request(wire, model, stream)
 }
 
@@ -100,7 +100,7 @@ pub fn decode_gemini_request(
 
 /// Decode a `countTokens` body: bare `contents`, or a `generateContentRequest`.
 pub fn decode_gemini_count_tokens(body: &[u8], model: &str) -> Result<Request, TranslateError> {
-    let wire: CountTokensRequest = serde_json::from_slice(body).map_err(|e| {
+    let wire: CountTokensRequest = parse_body(body).map_err(|e| {
         locate_error(body, e, |root| {
             first_bad_field::<CountTokensRequest>(root, &[], "").map(|(_, e)| e)
         })

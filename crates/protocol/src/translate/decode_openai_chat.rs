@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::TranslateError;
 use super::util::{
     At, first_bad_element, first_bad_field, first_bad_item, locate_error, media_from_url,
-    mime_from_extension, parse_data_url, push_blocks,
+    mime_from_extension, parse_body, parse_data_url, push_blocks,
 };
 use crate::ir::{
     ContentBlock, FunctionTool, MediaSource, Message, ReasoningEffort, Request, ResponseFormat,
@@ -28,7 +28,7 @@ use crate::openai::{
 /// Decode a Chat Completions request body.
 pub fn decode_openai_chat(body: &[u8]) -> Result<Request, TranslateError> {
     let wire: ChatCompletionRequest =
-        serde_json::from_slice(body).map_err(|e| locate_error(body, e, locate_chat))?;
+        parse_body(body).map_err(|e| locate_error(body, e, locate_chat))?;
     decode_openai_chat_request(wire)
 }
 

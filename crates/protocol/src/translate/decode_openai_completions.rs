@@ -8,13 +8,13 @@
 use serde_json::Value;
 
 use super::TranslateError;
-use super::util::{first_bad_field, locate_error};
+use super::util::{first_bad_field, locate_error, parse_body};
 use crate::ir::{Message, Request};
 use crate::openai::CompletionRequest;
 
 /// Decode a Completions request body.
 pub fn decode_openai_completions(body: &[u8]) -> Result<Request, TranslateError> {
-    let wire: CompletionRequest = serde_json::from_slice(body).map_err(|e| {
+    let wire: CompletionRequest = parse_body(body).map_err(|e| {
         locate_error(body, e, |root| {
             first_bad_field::<CompletionRequest>(root, &[], "").map(|(_, e)| e)
         })

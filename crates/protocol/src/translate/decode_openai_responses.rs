@@ -40,7 +40,7 @@ use super::responses_context::{LOCAL_SHELL_TOOL, ResponsesContext};
 use super::responses_reasoning::{ReasoningState, decode_reasoning_state};
 use super::util::{
     first_bad_element, first_bad_field, first_bad_item, locate_error, media_from_url,
-    mime_from_extension, parse_data_url, push_blocks,
+    mime_from_extension, parse_body, parse_data_url, push_blocks,
 };
 use crate::ir::{
     ContentBlock, MediaSource, Message, Request, Role, Signature, SystemPart, ToolResultContent,
@@ -53,7 +53,7 @@ use crate::openai::{
 /// Decode a Responses request body.
 pub fn decode_openai_responses(body: &[u8]) -> Result<(Request, ResponsesContext), TranslateError> {
     let wire: ResponsesRequest =
-        serde_json::from_slice(body).map_err(|e| locate_error(body, e, locate_responses))?;
+        parse_body(body).map_err(|e| locate_error(body, e, locate_responses))?;
     decode_openai_responses_request(wire)
 }
 

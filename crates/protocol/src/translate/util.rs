@@ -132,6 +132,16 @@ pub(crate) fn mime_from_extension(name: &str) -> Option<&'static str> {
     })
 }
 
+/// Parse a request body. Its UTF-8 is checked once, in one pass, and the text
+/// parsed as such: parsed as bytes, every string is checked on its own. Bytes
+/// that are not UTF-8 go to the byte parser, which says where they are.
+pub(crate) fn parse_body<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
+    }
+}
+
 /// Turn a serde error for a typed body into one naming the field: parse the body
 /// as a generic value and find the first field whose value alone fails to
 /// deserialize. `locate` walks into the fields it knows (arrays of messages …).
@@ -201,5 +211,29 @@ pub(crate) fn join_path(prefix: &str, key: &str) -> String {
         key.to_owned()
     } else {
         format!("{prefix}.{key}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_parse_the_same_as_bytes_and_bad_utf8_is_placed() {
+        for body in [
+            &br#"{"a":"caf\u00e9 \"q\"","b":["\u2603",1.5,null],"c":{"d":true}}"#[..],
+            "{\"a\":\"café ☃ 𝄞\",\"b\":[]}".as_bytes(),
+        ] {
+            let ours: Value = parse_body(body).unwrap();
+            assert_eq!(ours, serde_json::from_slice::<Value>(body).unwrap());
+        }
+        // Not UTF-8 inside a string, and outside one: the byte parser's error.
+        for body in [&b"{\"a\":\"ok\",\"b\":\"x\xff\"}"[..], b"{\"a\":1,\xc3}"] {
+            let ours = parse_body::<Value>(body).unwrap_err();
+            let bytes = serde_json::from_slice::<Value>(body).unwrap_err();
+            assert_eq!(ours.to_string(), bytes.to_string());
+            assert_eq!((ours.line(), ours.column()), (1, bytes.column()));
+            assert!(ours.column() > 0);
+        }
     }
 }
