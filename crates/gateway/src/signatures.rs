@@ -75,9 +75,27 @@ fn hash_of(parts: &[&str]) -> u64 {
     h.finish()
 }
 
-/// A call's identity by content: session, name and canonical arguments.
+/// A call's identity by content: session, name and canonical arguments (their
+/// compact JSON, hashed as it is written rather than collected first).
 fn content_key(session: Option<&str>, name: &str, args: &Value) -> Key {
-    Key::CallContent(hash_of(&[session.unwrap_or(""), name, &args.to_string()]))
+    struct HashWriter<'a>(&'a mut DefaultHasher);
+    impl std::io::Write for HashWriter<'_> {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.write(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = DefaultHasher::new();
+    for part in [session.unwrap_or(""), name] {
+        part.hash(&mut h);
+        0xffu8.hash(&mut h);
+    }
+    // Writing a Value to a hasher cannot fail.
+    let _ = serde_json::to_writer(HashWriter(&mut h), args);
+    Key::CallContent(h.finish())
 }
 
 impl SignatureStore {
