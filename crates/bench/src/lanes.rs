@@ -1,5 +1,6 @@
-//! Running a scenario's lanes — serial (one request in flight), open loop at
-//! fixed rates, closed loop at saturation — against the direct stand-in, the
+//! Running a scenario's lanes — serial (one request in flight, back to back),
+//! idle (one request in flight after a pause, as a person sends them), open
+//! loop at fixed rates, closed loop at saturation — against the direct stand-in, the
 //! gateway and (optionally) a peer, in alternating order over several
 //! repetitions, and reducing the repetitions to medians.
 
@@ -60,6 +61,10 @@ impl Plan {
     }
 }
 
+/// The silence before each request of the idle lane: long enough for the
+/// gateway's busy polling to stop and the CPUs to halt.
+pub const IDLE_PAUSE_MS: u64 = 20;
+
 /// Where requests go.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -71,14 +76,24 @@ pub struct Target {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Lane {
     Serial,
-    Open { rate: f64 },
-    Saturation { workers: usize },
+    /// One request at a time, each after `pause_ms` of silence: the process
+    /// and its CPU have gone idle, as between a person's requests.
+    Idle {
+        pause_ms: u64,
+    },
+    Open {
+        rate: f64,
+    },
+    Saturation {
+        workers: usize,
+    },
 }
 
 impl Lane {
     pub fn label(&self) -> String {
         match self {
             Lane::Serial => "serial".to_owned(),
+            Lane::Idle { pause_ms } => format!("after {pause_ms} ms idle"),
             Lane::Open { rate } => format!("open {rate:.0}/s"),
             Lane::Saturation { workers } => format!("saturation C={workers}"),
         }
@@ -87,6 +102,7 @@ impl Lane {
     pub fn key(&self) -> String {
         match self {
             Lane::Serial => "serial".to_owned(),
+            Lane::Idle { .. } => "idle".to_owned(),
             Lane::Open { rate } => format!("open{rate:.0}"),
             Lane::Saturation { .. } => "saturation".to_owned(),
         }
@@ -110,6 +126,9 @@ pub struct LaneResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<RunStats>,
     pub added: Added,
+    /// What the peer adds to the direct call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_added: Option<Added>,
     /// Gateway throughput as a fraction of direct (saturation lane).
     pub throughput_ratio: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,6 +185,13 @@ impl Bench {
             &scenario.rates
         };
         let mut lanes = vec![Lane::Serial];
+        if !scenario.is_stream() {
+            // A stream's first byte already comes after the previous stream's
+            // paced chunks; the idle lane is for whole answers.
+            lanes.push(Lane::Idle {
+                pause_ms: IDLE_PAUSE_MS,
+            });
+        }
         lanes.extend(rates.iter().map(|&rate| Lane::Open { rate }));
         if scenario.saturation {
             lanes.push(Lane::Saturation {
@@ -175,6 +201,7 @@ impl Bench {
         lanes.retain(|lane| {
             let kind = match lane {
                 Lane::Serial => "serial",
+                Lane::Idle { .. } => "idle",
                 Lane::Open { .. } => "open",
                 Lane::Saturation { .. } => "saturation",
             };
@@ -186,9 +213,12 @@ impl Bench {
     async fn run(&self, job: &Job, lane: Lane) -> RunStats {
         let window = self.plan.window();
         match lane {
-            Lane::Serial => closed_loop(job, 1, window).await,
+            Lane::Serial => closed_loop(job, 1, Duration::ZERO, window).await,
+            Lane::Idle { pause_ms } => {
+                closed_loop(job, 1, Duration::from_millis(pause_ms), window).await
+            }
             Lane::Open { rate } => open_loop(job, rate, window).await,
-            Lane::Saturation { workers } => closed_loop(job, workers, window).await,
+            Lane::Saturation { workers } => closed_loop(job, workers, Duration::ZERO, window).await,
         }
     }
 
@@ -257,7 +287,7 @@ impl Bench {
             let peer_lane = peer
                 .as_ref()
                 .filter(|_| !matches!(lane, Lane::Open { rate } if rate > 100.0));
-            let mut reps: Vec<(RunStats, RunStats, Option<RunStats>)> = Vec::new();
+            let mut reps: Vec<Rep> = Vec::new();
             for rep in 0..self.plan.repetitions {
                 let (d, g) = if rep % 2 == 0 {
                     let d = self.run(&direct, lane).await;
@@ -296,7 +326,7 @@ impl Bench {
     /// one request was in flight (under an open loop they mean overload).
     fn judge(&mut self, scenario: &Scenario, lane: &LaneResult) {
         for (who, stats) in [("gateway", &lane.gateway), ("direct", &lane.direct)] {
-            let timeouts = if lane.lane == Lane::Serial {
+            let timeouts = if matches!(lane.lane, Lane::Serial | Lane::Idle { .. }) {
                 stats.timeouts
             } else {
                 0
@@ -360,18 +390,27 @@ pub fn median_stats(all: &[RunStats]) -> RunStats {
     }
 }
 
-fn diff(
-    reps: &[(RunStats, RunStats, Option<RunStats>)],
-    f: fn(&RunStats) -> Option<Pcts>,
-) -> Option<Pcts> {
-    let per_rep: Vec<Pcts> = reps
-        .iter()
-        .filter_map(|(d, g, _)| Some(f(g)?.minus(&f(d)?)))
-        .collect();
-    Pcts::median_of(&per_rep)
+/// One repetition of a lane: direct, through the gateway, through the peer.
+type Rep = (RunStats, RunStats, Option<RunStats>);
+
+/// What the target picked by `via` adds to the direct call: per repetition,
+/// then the median.
+fn added(reps: &[Rep], via: fn(&Rep) -> Option<&RunStats>) -> Added {
+    let diff = |f: fn(&RunStats) -> Option<Pcts>| {
+        let per_rep: Vec<Pcts> = reps
+            .iter()
+            .filter_map(|rep| Some(f(via(rep)?)?.minus(&f(&rep.0)?)))
+            .collect();
+        Pcts::median_of(&per_rep)
+    };
+    Added {
+        latency: diff(|s| s.latency),
+        ttfb: diff(|s| s.ttfb),
+        chunk: diff(|s| s.chunk),
+    }
 }
 
-fn ratio(reps: &[(RunStats, RunStats, Option<RunStats>)], peer: bool) -> Option<f64> {
+fn ratio(reps: &[Rep], peer: bool) -> Option<f64> {
     let ratios: Vec<f64> = reps
         .iter()
         .filter_map(|(d, g, p)| {
@@ -383,7 +422,7 @@ fn ratio(reps: &[(RunStats, RunStats, Option<RunStats>)], peer: bool) -> Option<
 }
 
 /// Reduce the repetitions of one lane.
-pub fn reduce(lane: Lane, reps: &[(RunStats, RunStats, Option<RunStats>)]) -> LaneResult {
+pub fn reduce(lane: Lane, reps: &[Rep]) -> LaneResult {
     let direct: Vec<RunStats> = reps.iter().map(|r| r.0.clone()).collect();
     let gateway: Vec<RunStats> = reps.iter().map(|r| r.1.clone()).collect();
     let peer: Vec<RunStats> = reps.iter().filter_map(|r| r.2.clone()).collect();
@@ -393,11 +432,8 @@ pub fn reduce(lane: Lane, reps: &[(RunStats, RunStats, Option<RunStats>)]) -> La
         direct: median_stats(&direct),
         gateway: median_stats(&gateway),
         peer: (!peer.is_empty()).then(|| median_stats(&peer)),
-        added: Added {
-            latency: diff(reps, |s| s.latency),
-            ttfb: diff(reps, |s| s.ttfb),
-            chunk: diff(reps, |s| s.chunk),
-        },
+        added: added(reps, |rep| Some(&rep.1)),
+        peer_added: (!peer.is_empty()).then(|| added(reps, |rep| rep.2.as_ref())),
         throughput_ratio: ratio(reps, false).filter(|_| saturation),
         peer_throughput_ratio: ratio(reps, true).filter(|_| saturation && !peer.is_empty()),
     }
@@ -436,5 +472,33 @@ mod tests {
         // Ratios 0.6, 0.5, 0.4 → 0.5.
         assert!((r.throughput_ratio.unwrap() - 0.5).abs() < 1e-9);
         assert!(reduce(Lane::Serial, &reps).throughput_ratio.is_none());
+        assert!(r.peer.is_none() && r.peer_added.is_none());
+    }
+
+    #[test]
+    fn a_peer_is_reduced_against_the_same_direct_runs() {
+        let reps = vec![
+            (
+                stats(100.0, 1000.0),
+                stats(140.0, 600.0),
+                Some(stats(110.0, 900.0)),
+            ),
+            (
+                stats(110.0, 900.0),
+                stats(130.0, 450.0),
+                Some(stats(150.0, 450.0)),
+            ),
+            (
+                stats(90.0, 1100.0),
+                stats(300.0, 440.0),
+                Some(stats(95.0, 550.0)),
+            ),
+        ];
+        let r = reduce(Lane::Saturation { workers: 4 }, &reps);
+        // Peer differences per repetition: 10, 40, 5 → median 10.
+        assert_eq!(r.peer_added.unwrap().latency.unwrap().p50, 10.0);
+        assert_eq!(r.added.latency.unwrap().p50, 40.0);
+        // Peer ratios 0.9, 0.5, 0.5 → 0.5.
+        assert!((r.peer_throughput_ratio.unwrap() - 0.5).abs() < 1e-9);
     }
 }

@@ -23,8 +23,13 @@ use crate::stats::{Hist, Pcts, chunk_latencies, count_across, scheduled_offset};
 
 pub type Client = HyperClient<HttpConnector, Full<Bytes>>;
 
-/// The shared client: one pool, keep-alive, no Nagle.
-pub fn client() -> Client {
+/// The shared client: one pool, keep-alive, no Nagle. (The bare-proxy peer
+/// builds its upstream client here too, with a streamed body type.)
+pub fn client<B>() -> HyperClient<HttpConnector, B>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+{
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     HyperClient::builder(TokioExecutor::new())
@@ -326,9 +331,9 @@ fn wait_until(at: Instant) {
     }
 }
 
-/// Closed loop: `workers` each send the next request as soon as the last one
-/// ended. Latency counts from each send.
-pub async fn closed_loop(job: &Job, workers: usize, window: Window) -> RunStats {
+/// Closed loop: `workers` each send the next request `pause` after the last
+/// one ended (at once when zero). Latency counts from each send.
+pub async fn closed_loop(job: &Job, workers: usize, pause: Duration, window: Window) -> RunStats {
     let recorder = Arc::new(Mutex::new(Recorder::default()));
     let completed = Arc::new(AtomicU64::new(0));
     let from = Instant::now() + window.warmup;
@@ -355,6 +360,9 @@ pub async fn closed_loop(job: &Job, workers: usize, window: Window) -> RunStats 
                     completed.fetch_add(1, Ordering::Relaxed);
                 }
                 lock(&recorder).add(outcome, sent >= from);
+                if !pause.is_zero() {
+                    tokio::time::sleep(pause).await;
+                }
             }
         });
     }

@@ -2,6 +2,7 @@
 //! measured against a local stand-in upstream in the same run as direct calls to
 //! it. `scripts/bench` builds it and the gateway in release mode and runs it.
 
+mod bare_proxy;
 mod gateway;
 mod lanes;
 mod load;
@@ -39,6 +40,9 @@ const EXIT_USAGE: u8 = 64;
 /// every request and the fourth to every other one.
 const FAILOVER_SHARE: [f64; 4] = [0.0, 0.0, 1.0, 0.5];
 
+/// The peers `--peer` can run, and the name each goes by in the report.
+const PEERS: [(&str, &str); 2] = [("litellm", "LiteLLM"), ("hyper", "bare hyper proxy")];
+
 #[derive(Debug, Parser)]
 #[command(
     name = "uplink-bench",
@@ -57,9 +61,15 @@ struct Args {
     /// Do not compare with previous results.
     #[arg(long)]
     no_compare: bool,
-    /// Also run a peer gateway in front of the same stand-in (only `litellm`).
+    /// Also run a peer in front of the same stand-in: `litellm` (LiteLLM's
+    /// proxy, from PyPI) or `hyper` (a bare hyper proxy: the least any proxy
+    /// adds on this machine).
     #[arg(long, value_name = "NAME")]
     peer: Option<String>,
+    /// Serve as the bare hyper proxy in front of the stand-in on PORT (how
+    /// `--peer hyper` starts it).
+    #[arg(long = "serve-bare-proxy", hide = true, value_name = "PORT")]
+    serve_bare_proxy: Option<String>,
     /// The uplink binary (default: `uplink` next to this binary).
     #[arg(long, value_name = "PATH")]
     uplink: Option<PathBuf>,
@@ -69,7 +79,7 @@ struct Args {
     /// Run only these scenarios (repeatable).
     #[arg(long, value_name = "NAME")]
     only: Vec<String>,
-    /// Run only these kinds of lanes: serial, open, saturation, streams (repeatable).
+    /// Run only these kinds of lanes: serial, idle, open, saturation, streams (repeatable).
     #[arg(long, value_name = "KIND")]
     lane: Vec<String>,
     /// Start the gateway under this command, split on spaces (e.g. `taskset -c 0`
@@ -84,8 +94,15 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if args.peer.as_deref().is_some_and(|p| p != "litellm") {
-        eprintln!("error: --peer supports only `litellm`");
+    if let Some(port) = &args.serve_bare_proxy {
+        return bare_proxy::serve(port);
+    }
+    if args
+        .peer
+        .as_deref()
+        .is_some_and(|p| !PEERS.iter().any(|(name, _)| *name == p))
+    {
+        eprintln!("error: --peer takes `litellm` or `hyper`");
         return ExitCode::from(EXIT_USAGE);
     }
     match tokio::runtime::Builder::new_multi_thread()
@@ -299,9 +316,13 @@ async fn start_peer(
     standin: u16,
     scenarios: &[scenarios::Scenario],
 ) -> (Option<peer::Peer>, Option<PeerInfo>) {
-    if args.peer.is_none() {
+    let Some((key, name)) = args
+        .peer
+        .as_deref()
+        .and_then(|p| PEERS.iter().find(|(key, _)| *key == p))
+    else {
         return (None, None);
-    }
+    };
     let mut models: Vec<String> = scenarios
         .iter()
         .filter(|s| s.peer)
@@ -310,38 +331,36 @@ async fn start_peer(
         .collect();
     models.dedup();
     let cache = args.cache_dir.clone();
-    eprintln!("starting LiteLLM (peer)");
-    let started =
-        tokio::task::spawn_blocking(move || peer::start_litellm(&cache, standin, &models)).await;
+    eprintln!("starting {name} (peer)");
+    let hyper = *key == "hyper";
+    let started = tokio::task::spawn_blocking(move || {
+        if hyper {
+            bare_proxy::start(standin)
+        } else {
+            peer::start_litellm(&cache, standin, &models)
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|started| started);
+    let info = |version, note| PeerInfo {
+        name: (*name).to_owned(),
+        version,
+        note,
+    };
     match started {
-        Ok(Ok(p)) => {
+        Ok(p) => {
             eprintln!(
-                "LiteLLM {} on {}",
-                p.version.as_deref().unwrap_or("?"),
+                "{name} {} on {}",
+                p.version.as_deref().unwrap_or(""),
                 p.base
             );
-            let info = PeerInfo {
-                name: "litellm".into(),
-                version: p.version.clone(),
-                note: None,
-            };
+            let info = info(p.version.clone(), None);
             (Some(p), Some(info))
         }
-        Ok(Err(e)) => {
-            eprintln!("LiteLLM is not available, continuing without it: {e}");
-            let note = Some(format!("not run: {e}"));
-            (
-                None,
-                Some(PeerInfo {
-                    name: "litellm".into(),
-                    version: None,
-                    note,
-                }),
-            )
-        }
         Err(e) => {
-            eprintln!("LiteLLM is not available, continuing without it: {e}");
-            (None, None)
+            eprintln!("{name} is not available, continuing without it: {e}");
+            (None, Some(info(None, Some(format!("not run: {e}")))))
         }
     }
 }

@@ -1,6 +1,7 @@
-//! The optional peer: LiteLLM's Python proxy, installed from PyPI into a
+//! The optional peers. LiteLLM's Python proxy is installed from PyPI into a
 //! throwaway venv under the cache directory, configured as an OpenAI-compatible
-//! passthrough to the stand-in's direct OpenAI route.
+//! passthrough to the stand-in's direct OpenAI route; the bare hyper proxy
+//! (`bare_proxy`) forwards to the same route.
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -13,6 +14,17 @@ pub struct Peer {
     pub pid: u32,
     pub base: String,
     pub version: Option<String>,
+}
+
+impl Peer {
+    pub fn new(child: Child, base: String, version: Option<String>) -> Self {
+        Peer {
+            pid: child.id(),
+            child,
+            base,
+            version,
+        }
+    }
 }
 
 impl Drop for Peer {
@@ -132,12 +144,7 @@ pub fn start_litellm(cache: &Path, standin: u16, models: &[String]) -> Result<Pe
         .stderr(log(&log_path))
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", litellm.display()))?;
-    let mut peer = Peer {
-        pid: child.id(),
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        version,
-    };
+    let mut peer = Peer::new(child, format!("http://127.0.0.1:{port}"), version);
     let end = Instant::now() + Duration::from_secs(180);
     while Instant::now() < end {
         if let Ok(Some(status)) = peer.child.try_wait() {

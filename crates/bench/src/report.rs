@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lanes::{Lane, LaneResult, Plan, ScenarioResult};
+use crate::lanes::{Added, Lane, LaneResult, Plan, ScenarioResult};
 use crate::load::RunStats;
 use crate::memory::Memory;
 use crate::stats::Pcts;
@@ -140,27 +140,28 @@ fn scenario(out: &mut String, s: &ScenarioResult, peer: Option<&str>) {
         let label = lane.lane.label();
         row(out, &label, "direct", &lane.direct, None);
         row(out, "", "**uplink**", &lane.gateway, lane.throughput_ratio);
-        let main = if s.stream {
-            lane.added.ttfb
-        } else {
-            lane.added.latency
+        let added_row = |out: &mut String, who: &str, added: &Added| {
+            let main = if s.stream { added.ttfb } else { added.latency };
+            let [a, b, c, d] = cells(main, signed);
+            if s.stream {
+                let chunk = added
+                    .chunk
+                    .map_or(("-".into(), "-".into()), |p| (signed(p.p50), signed(p.p99)));
+                let _ = writeln!(
+                    out,
+                    "| | {who} | {a} | {b} | {c} | {d} | {} | {} | | | |",
+                    chunk.0, chunk.1
+                );
+            } else {
+                let _ = writeln!(out, "| | {who} | {a} | {b} | {c} | {d} | | | |");
+            }
         };
-        let [a, b, c, d] = cells(main, signed);
-        if s.stream {
-            let chunk = lane
-                .added
-                .chunk
-                .map_or(("-".into(), "-".into()), |p| (signed(p.p50), signed(p.p99)));
-            let _ = writeln!(
-                out,
-                "| | added | {a} | {b} | {c} | {d} | {} | {} | | | |",
-                chunk.0, chunk.1
-            );
-        } else {
-            let _ = writeln!(out, "| | added | {a} | {b} | {c} | {d} | | | |");
-        }
+        added_row(out, "added", &lane.added);
         if let (Some(p), Some(name)) = (&lane.peer, peer) {
             row(out, "", name, p, lane.peer_throughput_ratio);
+            if let Some(added) = &lane.peer_added {
+                added_row(out, &format!("added by {name}"), added);
+            }
         }
     }
     if let Some(f) = s.failovers_per_request {
@@ -205,24 +206,30 @@ fn pair(p: Option<Pcts>, f: fn(f64) -> String) -> String {
 /// for streams), per-chunk cost, and saturation throughput and CPU.
 pub fn summary(r: &Report) -> String {
     let mut out = String::new();
-    let peer = r.peer.as_ref().is_some_and(|p| p.note.is_none());
+    let peer = r
+        .peer
+        .as_ref()
+        .filter(|p| p.note.is_none())
+        .map(|p| p.name.as_str());
     let _ = write!(
         out,
-        "| scenario | direct p50 / p99 µs | uplink p50 / p99 µs | added p50 / p99 µs | added per chunk p50 µs | uplink throughput vs direct | uplink CPU per request |"
+        "| scenario | direct p50 / p99 µs | uplink p50 / p99 µs | added p50 / p99 µs | added after idle p50 / p99 µs | added per chunk p50 µs | uplink throughput vs direct | uplink CPU per request |"
     );
     let _ = writeln!(
         out,
         "{}",
-        if peer {
-            " LiteLLM p50 / p99 | LiteLLM throughput vs direct |"
-        } else {
-            ""
-        }
+        peer.map_or(String::new(), |name| format!(
+            " {name} p50 / p99 µs | {name} added p50 / p99 µs | {name} throughput vs direct |"
+        ))
     );
     let _ = writeln!(
         out,
-        "|---|---:|---:|---:|---:|---:|---:|{}",
-        if peer { "---:|---:|" } else { "" }
+        "|---|---:|---:|---:|---:|---:|---:|---:|{}",
+        if peer.is_some() {
+            "---:|---:|---:|"
+        } else {
+            ""
+        }
     );
     for s in r.scenarios.iter().filter(|s| s.available) {
         let serial = s.lanes.iter().find(|l| l.lane == Lane::Serial);
@@ -236,6 +243,11 @@ pub fn summary(r: &Report) -> String {
                 l.added.latency
             }
         });
+        let after_idle = s
+            .lanes
+            .iter()
+            .find(|l| idle(&l.lane))
+            .and_then(|l| l.added.latency);
         let chunk = serial
             .and_then(|l| l.added.chunk)
             .map_or("-".into(), |p| signed(p.p50));
@@ -254,18 +266,22 @@ pub fn summary(r: &Report) -> String {
             .map_or("-".into(), |c| format!("{:.0} µs", c * 1_000.0));
         let _ = write!(
             out,
-            "| {}{what} | {} | {} | {} | {chunk} | {ratio} | {cpu} |",
+            "| {}{what} | {} | {} | {} | {} | {chunk} | {ratio} | {cpu} |",
             s.name,
             pair(serial.and_then(|l| pick(&l.direct)), us),
             pair(serial.and_then(|l| pick(&l.gateway)), us),
             pair(added, signed),
+            pair(after_idle, signed),
         );
-        if peer {
+        if peer.is_some() {
             let p = serial.and_then(|l| l.peer.as_ref()).and_then(pick);
+            let p_added = serial
+                .and_then(|l| l.peer_added.as_ref())
+                .and_then(|a| if s.stream { a.ttfb } else { a.latency });
             let pr = sat
                 .and_then(|l| l.peer_throughput_ratio)
                 .map_or("-".into(), |x| format!("{:.1} %", x * 100.0));
-            let _ = write!(out, " {} | {pr} |", pair(p, dur));
+            let _ = write!(out, " {} | {} | {pr} |", pair(p, us), pair(p_added, signed));
         }
         let _ = writeln!(out);
     }
@@ -377,6 +393,10 @@ fn serial(l: &Lane) -> bool {
     *l == Lane::Serial
 }
 
+fn idle(l: &Lane) -> bool {
+    matches!(l, Lane::Idle { .. })
+}
+
 fn saturation(l: &Lane) -> bool {
     matches!(l, Lane::Saturation { .. })
 }
@@ -393,19 +413,27 @@ fn row(item: String, limit: &str, measured: String, ok: Option<bool>) -> BudgetR
 /// Read the results against DESIGN.md's budget.
 pub fn budget(scenarios: &[ScenarioResult], memory: &Memory) -> Vec<BudgetRow> {
     let mut rows = Vec::new();
-    let added = find(scenarios, "openai-chat", serial).and_then(|l| l.added.latency);
-    rows.push(row(
-        "added latency p50, one request in flight (openai-chat)".into(),
-        "≤ 50 µs",
-        added.map_or("-".into(), |p| dur(p.p50)),
-        added.map(|p| p.p50 <= 50.0),
-    ));
-    rows.push(row(
-        "added latency p99, one request in flight (openai-chat)".into(),
-        "≤ 100 µs",
-        added.map_or("-".into(), |p| dur(p.p99)),
-        added.map(|p| p.p99 <= 100.0),
-    ));
+    for (how, lane) in [
+        ("back to back", serial as fn(&Lane) -> bool),
+        ("after idle", idle),
+    ] {
+        let Some(l) = find(scenarios, "openai-chat", lane) else {
+            continue;
+        };
+        let added = l.added.latency;
+        rows.push(row(
+            format!("added latency p50, one request in flight, {how} (openai-chat)"),
+            "≤ 50 µs",
+            added.map_or("-".into(), |p| dur(p.p50)),
+            added.map(|p| p.p50 <= 50.0),
+        ));
+        rows.push(row(
+            format!("added latency p99, one request in flight, {how} (openai-chat)"),
+            "≤ 100 µs",
+            added.map_or("-".into(), |p| dur(p.p99)),
+            added.map(|p| p.p99 <= 100.0),
+        ));
+    }
     for name in ["openai-100k-tools", "anthropic-100k-tools"] {
         if let Some(p) = find(scenarios, name, serial).and_then(|l| l.added.latency) {
             rows.push(row(
@@ -489,7 +517,7 @@ pub fn headline(scenarios: &[ScenarioResult], memory: &Memory) -> BTreeMap<Strin
                     put("ttfb_added_p99_us", l.added.ttfb.map(|p| p.p99));
                     put("chunk_added_p50_us", l.added.chunk.map(|p| p.p50));
                 }
-                (Lane::Serial, false) => {
+                (Lane::Serial | Lane::Idle { .. }, false) => {
                     put("added_p50_us", l.added.latency.map(|p| p.p50));
                     put("added_p99_us", l.added.latency.map(|p| p.p99));
                 }
@@ -498,7 +526,7 @@ pub fn headline(scenarios: &[ScenarioResult], memory: &Memory) -> BTreeMap<Strin
                     put("throughput_ratio", l.throughput_ratio);
                     put("cpu_s_per_1k", l.gateway.cpu_s_per_1k);
                 }
-                (Lane::Open { .. }, _) => {}
+                (Lane::Open { .. } | Lane::Idle { .. }, _) => {}
             }
         }
     }
@@ -599,6 +627,7 @@ mod tests {
                 ttfb: None,
                 chunk: None,
             },
+            peer_added: None,
             throughput_ratio: matches!(lane, Lane::Saturation { .. }).then_some(0.4),
             peer_throughput_ratio: None,
         }
@@ -615,6 +644,7 @@ mod tests {
             note: None,
             lanes: vec![
                 lane(Lane::Serial, 40.0),
+                lane(Lane::Idle { pause_ms: 20 }, 400.0),
                 lane(Lane::Saturation { workers: 16 }, 90.0),
             ],
             failovers_per_request: None,
@@ -628,13 +658,24 @@ mod tests {
         };
         let rows = budget(&s, &memory);
         let verdict = |prefix: &str| rows.iter().find(|r| r.item.starts_with(prefix)).unwrap().ok;
-        assert_eq!(verdict("added latency p50"), Some(true));
-        assert_eq!(verdict("added latency p99"), Some(false)); // 120 µs
+        assert_eq!(
+            verdict("added latency p50, one request in flight, back"),
+            Some(true)
+        );
+        assert_eq!(
+            verdict("added latency p99, one request in flight, back"),
+            Some(false)
+        ); // 120 µs
+        assert_eq!(
+            verdict("added latency p50, one request in flight, after idle"),
+            Some(false)
+        );
         assert_eq!(verdict("throughput"), Some(false)); // 40 %
         assert_eq!(verdict("RSS idle"), Some(true));
         assert_eq!(verdict("RSS with"), None); // only 200 streams
         let h = headline(&s, &memory);
         assert_eq!(h.get("openai-chat.serial.added_p50_us"), Some(&40.0));
+        assert_eq!(h.get("openai-chat.idle.added_p99_us"), Some(&1200.0));
         assert_eq!(h.get("openai-chat.saturation.throughput_ratio"), Some(&0.4));
     }
 }
