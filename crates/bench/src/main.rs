@@ -351,8 +351,10 @@ async fn start_peer(
     match started {
         Ok(p) => {
             eprintln!(
-                "{name} {} on {}",
-                p.version.as_deref().unwrap_or(""),
+                "{name}{} on {}",
+                p.version
+                    .as_deref()
+                    .map_or(String::new(), |v| format!(" {v}")),
                 p.base
             );
             let info = info(p.version.clone(), None);

@@ -345,9 +345,11 @@ pub fn markdown(r: &Report) -> String {
     if let Some(p) = &r.peer {
         let _ = writeln!(
             out,
-            "\nPeer: {} {}{}",
+            "\nPeer: {}{}{}",
             p.name,
-            p.version.as_deref().unwrap_or(""),
+            p.version
+                .as_deref()
+                .map_or(String::new(), |v| format!(" {v}")),
             p.note
                 .as_deref()
                 .map_or(String::new(), |n| format!(" — {n}"))
