@@ -55,11 +55,11 @@ pub fn start(standin: u16) -> Result<Peer, String> {
     }
 }
 
-/// Serve as the bare proxy until killed. Exit code 2 when it cannot listen.
+/// Serve as the bare proxy until killed; exits non-zero when it cannot listen.
 pub fn serve(upstream: &str) -> ExitCode {
     let Ok(port) = upstream.parse::<u16>() else {
         eprintln!("error: {FLAG} takes the stand-in's port, not {upstream:?}");
-        return ExitCode::from(64);
+        return ExitCode::from(crate::EXIT_USAGE);
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -68,14 +68,14 @@ pub fn serve(upstream: &str) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: the bare proxy cannot start its runtime: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(crate::EXIT_CANNOT_RUN);
         }
     };
     match runtime.block_on(run(port)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: the bare proxy cannot listen: {e}");
-            ExitCode::from(2)
+            ExitCode::from(crate::EXIT_CANNOT_RUN)
         }
     }
 }

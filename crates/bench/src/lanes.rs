@@ -53,6 +53,31 @@ impl Plan {
         }
     }
 
+    /// The lanes a scenario runs, of the `kinds` given (all when empty).
+    pub fn lanes(&self, scenario: &Scenario, kinds: &[LaneKind]) -> Vec<Lane> {
+        let rates = if self.quick {
+            &scenario.quick_rates
+        } else {
+            &scenario.rates
+        };
+        let mut lanes = vec![Lane::Serial];
+        if !scenario.is_stream() {
+            // A stream's first byte already comes after the previous stream's
+            // paced chunks; the idle lane is for whole answers.
+            lanes.push(Lane::Idle {
+                pause_ms: IDLE_PAUSE_MS,
+            });
+        }
+        lanes.extend(rates.iter().map(|&rate| Lane::Open { rate }));
+        if scenario.saturation {
+            lanes.push(Lane::Saturation {
+                workers: self.workers,
+            });
+        }
+        lanes.retain(|lane| kinds.is_empty() || kinds.contains(&lane.kind()));
+        lanes
+    }
+
     pub fn window(&self) -> Window {
         Window {
             warmup: Duration::from_secs_f64(self.warmup_s),
@@ -64,6 +89,17 @@ impl Plan {
 /// The silence before each request of the idle lane: long enough for the
 /// gateway's busy polling to stop and the CPUs to halt.
 pub const IDLE_PAUSE_MS: u64 = 20;
+
+/// The kinds of lane `--lane` picks (`streams` is the memory lane with 1,000
+/// open streams, run outside the scenarios).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LaneKind {
+    Serial,
+    Idle,
+    Open,
+    Saturation,
+    Streams,
+}
 
 /// Where requests go.
 #[derive(Debug, Clone)]
@@ -90,6 +126,15 @@ pub enum Lane {
 }
 
 impl Lane {
+    pub fn kind(&self) -> LaneKind {
+        match self {
+            Lane::Serial => LaneKind::Serial,
+            Lane::Idle { .. } => LaneKind::Idle,
+            Lane::Open { .. } => LaneKind::Open,
+            Lane::Saturation { .. } => LaneKind::Saturation,
+        }
+    }
+
     pub fn label(&self) -> String {
         match self {
             Lane::Serial => "serial".to_owned(),
@@ -158,8 +203,8 @@ pub struct Bench {
     pub gateway: Target,
     pub peer: Option<Target>,
     pub plan: Plan,
-    /// Lane kinds to run (`serial`, `open`, `saturation`); empty means all.
-    pub lane_kinds: Vec<String>,
+    /// Lane kinds to run; empty means all.
+    pub lane_kinds: Vec<LaneKind>,
     pub ids: Arc<AtomicU64>,
     /// Gateway failures: the run exits non-zero when this is not empty.
     pub failures: Vec<String>,
@@ -176,38 +221,6 @@ impl Bench {
             timeout: Duration::from_secs_f64(self.plan.timeout_s),
             ids: self.ids.clone(),
         })
-    }
-
-    fn lanes_for(&self, scenario: &Scenario) -> Vec<Lane> {
-        let rates = if self.plan.quick {
-            &scenario.quick_rates
-        } else {
-            &scenario.rates
-        };
-        let mut lanes = vec![Lane::Serial];
-        if !scenario.is_stream() {
-            // A stream's first byte already comes after the previous stream's
-            // paced chunks; the idle lane is for whole answers.
-            lanes.push(Lane::Idle {
-                pause_ms: IDLE_PAUSE_MS,
-            });
-        }
-        lanes.extend(rates.iter().map(|&rate| Lane::Open { rate }));
-        if scenario.saturation {
-            lanes.push(Lane::Saturation {
-                workers: self.plan.workers,
-            });
-        }
-        lanes.retain(|lane| {
-            let kind = match lane {
-                Lane::Serial => "serial",
-                Lane::Idle { .. } => "idle",
-                Lane::Open { .. } => "open",
-                Lane::Saturation { .. } => "saturation",
-            };
-            self.lane_kinds.is_empty() || self.lane_kinds.iter().any(|k| k == kind)
-        });
-        lanes
     }
 
     async fn run(&self, job: &Job, lane: Lane) -> RunStats {
@@ -283,7 +296,7 @@ impl Bench {
             _ => None,
         };
         let (s0, q0) = self.counters();
-        for lane in self.lanes_for(&scenario) {
+        for lane in self.plan.lanes(&scenario, &self.lane_kinds) {
             let peer_lane = peer
                 .as_ref()
                 .filter(|_| !matches!(lane, Lane::Open { rate } if rate > 100.0));
@@ -442,6 +455,57 @@ pub fn reduce(lane: Lane, reps: &[Rep]) -> LaneResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scenario(name: &str) -> Scenario {
+        crate::scenarios::all()
+            .into_iter()
+            .find(|s| s.name == name)
+            .unwrap()
+    }
+
+    #[test]
+    fn whole_answers_get_an_idle_lane_and_streams_do_not() {
+        let plan = Plan::new(false);
+        let kinds: Vec<LaneKind> = plan
+            .lanes(&scenario("openai-chat"), &[])
+            .iter()
+            .map(Lane::kind)
+            .collect();
+        use LaneKind::*;
+        assert_eq!(kinds, [Serial, Idle, Open, Open, Open, Open, Saturation]);
+        assert_eq!(
+            plan.lanes(&scenario("openai-chat"), &[])[1],
+            Lane::Idle {
+                pause_ms: IDLE_PAUSE_MS
+            }
+        );
+        let stream = plan.lanes(&scenario("openai-chat-stream"), &[]);
+        assert!(!stream.is_empty() && stream.iter().all(|l| l.kind() != Idle));
+    }
+
+    #[test]
+    fn lane_kinds_pick_lanes() {
+        let plan = Plan::new(true);
+        let chat = scenario("openai-chat");
+        assert_eq!(
+            plan.lanes(&chat, &[LaneKind::Idle]),
+            [Lane::Idle {
+                pause_ms: IDLE_PAUSE_MS
+            }]
+        );
+        let picked = plan.lanes(&chat, &[LaneKind::Serial, LaneKind::Saturation]);
+        assert_eq!(
+            picked,
+            [
+                Lane::Serial,
+                Lane::Saturation {
+                    workers: plan.workers
+                }
+            ]
+        );
+        // The memory lane is not a scenario lane.
+        assert!(plan.lanes(&chat, &[LaneKind::Streams]).is_empty());
+    }
 
     fn stats(p50: f64, rps: f64) -> RunStats {
         RunStats {

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::Parser;
 
 use crate::gateway::Gateway;
-use crate::lanes::{Bench, Plan, Target};
+use crate::lanes::{Bench, LaneKind, Plan, Target};
 use crate::memory::Memory;
 use crate::procfs::memory_mb;
 use crate::report::{Machine, PeerInfo, Report};
@@ -40,8 +40,22 @@ const EXIT_USAGE: u8 = 64;
 /// every request and the fourth to every other one.
 const FAILOVER_SHARE: [f64; 4] = [0.0, 0.0, 1.0, 0.5];
 
-/// The peers `--peer` can run, and the name each goes by in the report.
-const PEERS: [(&str, &str); 2] = [("litellm", "LiteLLM"), ("hyper", "bare hyper proxy")];
+/// The peers `--peer` can run.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum PeerKind {
+    Litellm,
+    Hyper,
+}
+
+impl PeerKind {
+    /// The name it goes by in the report.
+    fn name(self) -> &'static str {
+        match self {
+            PeerKind::Litellm => "LiteLLM",
+            PeerKind::Hyper => "bare hyper proxy",
+        }
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -64,8 +78,8 @@ struct Args {
     /// Also run a peer in front of the same stand-in: `litellm` (LiteLLM's
     /// proxy, from PyPI) or `hyper` (a bare hyper proxy: the least any proxy
     /// adds on this machine).
-    #[arg(long, value_name = "NAME")]
-    peer: Option<String>,
+    #[arg(long, value_name = "NAME", value_enum)]
+    peer: Option<PeerKind>,
     /// Serve as the bare hyper proxy in front of the stand-in on PORT (how
     /// `--peer hyper` starts it).
     #[arg(long = "serve-bare-proxy", hide = true, value_name = "PORT")]
@@ -80,8 +94,8 @@ struct Args {
     #[arg(long, value_name = "NAME")]
     only: Vec<String>,
     /// Run only these kinds of lanes: serial, idle, open, saturation, streams (repeatable).
-    #[arg(long, value_name = "KIND")]
-    lane: Vec<String>,
+    #[arg(long, value_name = "KIND", value_enum)]
+    lane: Vec<LaneKind>,
     /// Start the gateway under this command, split on spaces (e.g. `taskset -c 0`
     /// or `valgrind --tool=callgrind`); it must exec the gateway.
     #[arg(long, value_name = "CMD")]
@@ -96,14 +110,6 @@ fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(port) = &args.serve_bare_proxy {
         return bare_proxy::serve(port);
-    }
-    if args
-        .peer
-        .as_deref()
-        .is_some_and(|p| !PEERS.iter().any(|(name, _)| *name == p))
-    {
-        eprintln!("error: --peer takes `litellm` or `hyper`");
-        return ExitCode::from(EXIT_USAGE);
     }
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -248,7 +254,7 @@ async fn run(args: Args) -> ExitCode {
     drop(gw);
     // The streams are held by a fresh gateway, so that what the load lanes
     // left on the heap does not count.
-    let streams_lane = args.lane.is_empty() || args.lane.iter().any(|l| l == "streams");
+    let streams_lane = args.lane.is_empty() || args.lane.contains(&LaneKind::Streams);
     if streams_lane {
         match start_gateway(&uplink, port, &wrapper).await {
             Ok(fresh) => {
@@ -316,13 +322,10 @@ async fn start_peer(
     standin: u16,
     scenarios: &[scenarios::Scenario],
 ) -> (Option<peer::Peer>, Option<PeerInfo>) {
-    let Some((key, name)) = args
-        .peer
-        .as_deref()
-        .and_then(|p| PEERS.iter().find(|(key, _)| *key == p))
-    else {
+    let Some(kind) = args.peer else {
         return (None, None);
     };
+    let name = kind.name();
     let mut models: Vec<String> = scenarios
         .iter()
         .filter(|s| s.peer)
@@ -332,19 +335,15 @@ async fn start_peer(
     models.dedup();
     let cache = args.cache_dir.clone();
     eprintln!("starting {name} (peer)");
-    let hyper = *key == "hyper";
-    let started = tokio::task::spawn_blocking(move || {
-        if hyper {
-            bare_proxy::start(standin)
-        } else {
-            peer::start_litellm(&cache, standin, &models)
-        }
+    let started = tokio::task::spawn_blocking(move || match kind {
+        PeerKind::Hyper => bare_proxy::start(standin),
+        PeerKind::Litellm => peer::start_litellm(&cache, standin, &models),
     })
     .await
     .map_err(|e| e.to_string())
     .and_then(|started| started);
     let info = |version, note| PeerInfo {
-        name: (*name).to_owned(),
+        name: name.to_owned(),
         version,
         note,
     };
