@@ -398,3 +398,53 @@ pub async fn probe(job: &Job) -> Result<Option<()>, String> {
         .verify(shot.status, &shot.body, shot.tokens.len(), shot.terminated)
         .map(Some)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn job() -> Job {
+        let standin = StandIn::start(Vec::new()).await.unwrap();
+        let scenario = crate::scenarios::all()
+            .into_iter()
+            .find(|s| s.name == "openai-chat")
+            .unwrap();
+        Job {
+            client: client(),
+            uri: scenario
+                .uri(&format!("http://127.0.0.1:{}", standin.port()))
+                .unwrap(),
+            scenario: Arc::new(scenario),
+            standin,
+            cpu: None,
+            timeout: Duration::from_secs(5),
+            ids: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_closed_loop_waits_its_pause_between_requests() {
+        let job = job().await;
+        let window = Window {
+            warmup: Duration::ZERO,
+            measure: Duration::from_millis(400),
+        };
+        let pause = Duration::from_millis(50);
+        let paused = closed_loop(&job, 1, pause, window).await;
+        // Each request is followed by at least the pause: at most 400 / 50 + 1
+        // start within the window, however fast the stand-in answers.
+        assert!(
+            (1..=9).contains(&paused.requests),
+            "{} requests",
+            paused.requests
+        );
+        assert_eq!((paused.errors, paused.timeouts), (0, 0));
+        let back_to_back = closed_loop(&job, 1, Duration::ZERO, window).await;
+        assert!(
+            back_to_back.requests > 4 * paused.requests,
+            "{} back to back against {} with pauses",
+            back_to_back.requests,
+            paused.requests
+        );
+    }
+}
