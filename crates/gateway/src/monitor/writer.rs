@@ -93,8 +93,9 @@ async fn write(storage: &Storage, batch: &mut Vec<Record>) {
     if batch.is_empty() {
         return;
     }
-    if let Err(e) = storage.insert_requests(batch).await {
-        tracing::warn!("could not store {} request records: {e}", batch.len());
+    let records = std::mem::replace(batch, Vec::with_capacity(BATCH));
+    let count = records.len();
+    if let Err(e) = storage.insert_requests(records).await {
+        tracing::warn!("could not store {count} request records: {e}");
     }
-    batch.clear();
 }

@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "request_headers",
         include_str!("../../migrations/0011_request_headers.sql"),
     ),
+    (
+        12,
+        "request_log_indexes",
+        include_str!("../../migrations/0012_request_log_indexes.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

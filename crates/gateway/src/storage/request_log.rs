@@ -90,29 +90,34 @@ const COLUMNS: &str = "id, request_id, ts_ms, protocol, method, path, model, map
     duration_ms, ttfb_ms, stream, input_tokens, output_tokens, cached_tokens, reasoning_tokens, attempts, \
     client_ip, error";
 
+/// Rows per INSERT statement: SQLite allows 32,766 bound variables, 23 a row.
+const ROWS_PER_INSERT: usize = 500;
+
 impl Storage {
-    /// Insert records in one transaction.
-    pub async fn insert_requests(&self, records: &[Record]) -> Result<(), StorageError> {
-        if records.is_empty() {
+    /// Insert records in one transaction. They are taken by value so that their
+    /// strings (bodies among them) move into the statement's arguments instead
+    /// of being copied.
+    pub async fn insert_requests(&self, records: Vec<Record>) -> Result<(), StorageError> {
+        let mut rows = records.into_iter().peekable();
+        if rows.peek().is_none() {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
-        // SQLite allows 32766 bound variables; 23 per row.
-        for chunk in records.chunks(500) {
+        while rows.peek().is_some() {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO request_log (request_id, ts_ms, protocol, method, path, model, mapped_model, account, \
                  status, duration_ms, ttfb_ms, stream, input_tokens, output_tokens, cached_tokens, reasoning_tokens, \
                  attempts, client_ip, error, request_body, response_body, request_headers, response_headers) ",
             );
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(&r.request_id)
+            q.push_values(rows.by_ref().take(ROWS_PER_INSERT), |mut b, r| {
+                b.push_bind(r.request_id)
                     .push_bind(r.ts_ms)
                     .push_bind(r.protocol)
-                    .push_bind(&r.method)
-                    .push_bind(&r.path)
-                    .push_bind(&r.model)
-                    .push_bind(&r.mapped_model)
-                    .push_bind(&r.account)
+                    .push_bind(r.method)
+                    .push_bind(r.path)
+                    .push_bind(r.model)
+                    .push_bind(r.mapped_model)
+                    .push_bind(r.account)
                     .push_bind(i64::from(r.status))
                     .push_bind(r.duration_ms)
                     .push_bind(r.ttfb_ms)
@@ -122,12 +127,12 @@ impl Storage {
                     .push_bind(r.usage.cached_input_tokens as i64)
                     .push_bind(r.usage.reasoning_tokens as i64)
                     .push_bind(i64::from(r.attempts))
-                    .push_bind(&r.client_ip)
-                    .push_bind(&r.error)
-                    .push_bind(&r.request_body)
-                    .push_bind(&r.response_body)
-                    .push_bind(&r.request_headers)
-                    .push_bind(&r.response_headers);
+                    .push_bind(r.client_ip)
+                    .push_bind(r.error)
+                    .push_bind(r.request_body)
+                    .push_bind(r.response_body)
+                    .push_bind(r.request_headers)
+                    .push_bind(r.response_headers);
             });
             q.build().execute(&mut *tx).await?;
         }
@@ -137,43 +142,7 @@ impl Storage {
 
     /// The newest matching rows first, without bodies.
     pub async fn query_requests(&self, f: &LogFilter) -> Result<Vec<LogRow>, StorageError> {
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new(format!("SELECT {COLUMNS} FROM request_log WHERE 1=1"));
-        match f.status {
-            Some(class @ 1..=5) => {
-                q.push(" AND status >= ").push_bind(class * 100);
-                q.push(" AND status < ").push_bind(class * 100 + 100);
-            }
-            Some(exact) => {
-                q.push(" AND status = ").push_bind(exact);
-            }
-            None => {}
-        }
-        if let Some(m) = &f.model {
-            q.push(" AND (model = ")
-                .push_bind(m.clone())
-                .push(" OR mapped_model = ")
-                .push_bind(m.clone())
-                .push(")");
-        }
-        if let Some(a) = &f.account {
-            q.push(" AND account = ").push_bind(a.clone());
-        }
-        if let Some(id) = &f.request_id {
-            q.push(" AND request_id = ").push_bind(id.clone());
-        }
-        if let Some(t) = f.since_ms {
-            q.push(" AND ts_ms >= ").push_bind(t);
-        }
-        if let Some(t) = f.until_ms {
-            q.push(" AND ts_ms < ").push_bind(t);
-        }
-        if let Some(id) = f.before_id {
-            q.push(" AND id < ").push_bind(id);
-        }
-        q.push(" ORDER BY id DESC LIMIT ")
-            .push_bind(f.limit.clamp(1, 1000));
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = select_requests(f).build().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| row(r, false))
             .collect::<Result<_, _>>()
@@ -244,6 +213,50 @@ impl Storage {
     }
 }
 
+/// The query behind [`Storage::query_requests`]: the newest matching rows first.
+/// The paging order is the rowid's, so SQLite walks it backwards and stops after
+/// `limit` matches; an index on a filtered column would make it collect and sort
+/// every match instead.
+fn select_requests(f: &LogFilter) -> QueryBuilder<Sqlite> {
+    let mut q: QueryBuilder<Sqlite> =
+        QueryBuilder::new(format!("SELECT {COLUMNS} FROM request_log WHERE 1=1"));
+    match f.status {
+        Some(class @ 1..=5) => {
+            q.push(" AND status >= ").push_bind(class * 100);
+            q.push(" AND status < ").push_bind(class * 100 + 100);
+        }
+        Some(exact) => {
+            q.push(" AND status = ").push_bind(exact);
+        }
+        None => {}
+    }
+    if let Some(m) = &f.model {
+        q.push(" AND (model = ")
+            .push_bind(m.clone())
+            .push(" OR mapped_model = ")
+            .push_bind(m.clone())
+            .push(")");
+    }
+    if let Some(a) = &f.account {
+        q.push(" AND account = ").push_bind(a.clone());
+    }
+    if let Some(id) = &f.request_id {
+        q.push(" AND request_id = ").push_bind(id.clone());
+    }
+    if let Some(t) = f.since_ms {
+        q.push(" AND ts_ms >= ").push_bind(t);
+    }
+    if let Some(t) = f.until_ms {
+        q.push(" AND ts_ms < ").push_bind(t);
+    }
+    if let Some(id) = f.before_id {
+        q.push(" AND id < ").push_bind(id);
+    }
+    q.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(f.limit.clamp(1, 1000));
+    q
+}
+
 fn row(r: &sqlx::sqlite::SqliteRow, bodies: bool) -> Result<LogRow, sqlx::Error> {
     Ok(LogRow {
         id: r.try_get("id")?,
@@ -287,4 +300,99 @@ fn row(r: &sqlx::sqlite::SqliteRow, bodies: bool) -> Result<LogRow, sqlx::Error>
             None
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(i: i64) -> Record {
+        Record {
+            request_id: format!("req-{i}"),
+            ts_ms: 1_700_000_000_000 + i,
+            protocol: "openai",
+            method: "POST".into(),
+            path: "/v1/chat/completions".into(),
+            model: Some("gemini-3-flash".into()),
+            status: 200,
+            request_body: Some(format!("{i}:{}", "b".repeat(20_000))),
+            ..Record::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_larger_than_one_statement_is_stored_whole_and_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).await.unwrap();
+        let total = ROWS_PER_INSERT as i64 * 2 + 34;
+        storage
+            .insert_requests((0..total).map(record).collect())
+            .await
+            .unwrap();
+
+        let mut ids = Vec::new();
+        let mut seen = Vec::new();
+        let mut before_id = None;
+        loop {
+            let filter = LogFilter {
+                before_id,
+                limit: 1000,
+                ..LogFilter::default()
+            };
+            let page = storage.query_requests(&filter).await.unwrap();
+            let Some(last) = page.last() else { break };
+            before_id = Some(last.id);
+            ids.extend(page.iter().map(|r| r.id));
+            seen.extend(page.into_iter().map(|r| r.request_id));
+        }
+        let expected: Vec<String> = (0..total).rev().map(|i| format!("req-{i}")).collect();
+        assert_eq!(seen, expected, "every record, newest first");
+
+        let oldest = storage.request(ids[ids.len() - 1]).await.unwrap().unwrap();
+        assert_eq!(oldest.request_body, record(0).request_body);
+        let newest = storage.request(ids[0]).await.unwrap().unwrap();
+        assert_eq!(newest.request_body, record(total - 1).request_body);
+        storage.close().await;
+    }
+
+    #[tokio::test]
+    async fn filtered_pages_walk_the_rowid_instead_of_sorting_every_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).await.unwrap();
+        let filters = [
+            LogFilter {
+                status: Some(5),
+                ..LogFilter::default()
+            },
+            LogFilter {
+                status: Some(429),
+                ..LogFilter::default()
+            },
+            LogFilter {
+                model: Some("gemini-3-flash".into()),
+                ..LogFilter::default()
+            },
+            LogFilter {
+                account: Some("a@example.com".into()),
+                before_id: Some(100),
+                ..LogFilter::default()
+            },
+        ];
+        for filter in filters {
+            let q = select_requests(&filter);
+            let explain = sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {}", q.sql().as_str()));
+            let plan: Vec<String> = sqlx::query(explain)
+                .fetch_all(&storage.pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>("detail"))
+                .collect();
+            assert!(
+                !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+                "{filter:?} sorts its matches: {plan:?}"
+            );
+        }
+        storage.close().await;
+    }
 }
