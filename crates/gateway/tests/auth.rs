@@ -47,7 +47,7 @@ fn request(method: &str, path: &str, send: Send, key: &str) -> Request<Body> {
     b.body(Body::empty()).unwrap()
 }
 
-async fn status(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
+async fn status(app: &uplink_gateway::server::App, req: Request<Body>) -> (StatusCode, Value) {
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();

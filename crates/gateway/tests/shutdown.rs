@@ -40,7 +40,7 @@ async fn in_flight_requests_finish_and_new_connections_are_refused() {
     let token = CancellationToken::new();
     let serving = tokio::spawn(server::serve(
         listener,
-        slow_app(started.clone(), release.clone()),
+        server::App::new(slow_app(started.clone(), release.clone())),
         token.clone(),
         Duration::from_secs(30),
     ));
@@ -90,7 +90,7 @@ fn the_grace_period_bounds_the_wait() {
         let token = CancellationToken::new();
         let serving = tokio::spawn(server::serve(
             listener,
-            slow_app(started.clone(), release),
+            server::App::new(slow_app(started.clone(), release)),
             token.clone(),
             Duration::from_millis(200),
         ));

@@ -9,7 +9,6 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use axum::Router;
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -41,7 +40,7 @@ pub fn config(toml: &str) -> (Config, TempDir) {
 }
 
 /// The gateway's router for `tower::ServiceExt::oneshot` tests.
-pub async fn router(toml: &str) -> (Router, TempDir) {
+pub async fn router(toml: &str) -> (uplink_gateway::server::App, TempDir) {
     let (config, dir) = config(toml);
     let gateway = Gateway::bind(config).await.unwrap();
     (uplink_gateway::server::router(gateway.state), dir)
