@@ -1,16 +1,17 @@
 //! Prometheus metrics kept in memory and rendered in the text format. Updated
 //! once per finished request (a short lock), never on the streaming path.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::Record;
 
 /// At most this many distinct model labels; names beyond it count as `other`
 /// (clients choose model names, and each would otherwise add series forever).
 const MAX_MODELS: usize = 64;
+const OTHER_MODEL: &str = "other";
 
 /// Upper bounds, in seconds, of the latency and time-to-first-byte buckets.
 const BUCKETS: [f64; 14] = [
@@ -59,17 +60,36 @@ impl Histogram {
     }
 }
 
+/// Label keys borrow the protocol's static name and share one `Arc` per model,
+/// so counting a request allocates nothing once its labels have been seen.
 #[derive(Debug, Default)]
 struct Inner {
     /// (protocol, model, status) → count.
-    requests: BTreeMap<(String, String, u16), u64>,
+    requests: BTreeMap<(&'static str, Arc<str>, u16), u64>,
     /// protocol → latency.
-    latency: BTreeMap<String, Histogram>,
-    ttfb: BTreeMap<String, Histogram>,
+    latency: BTreeMap<&'static str, Histogram>,
+    ttfb: BTreeMap<&'static str, Histogram>,
     /// (model, kind) → tokens.
-    tokens: BTreeMap<(String, &'static str), u64>,
+    tokens: BTreeMap<(Arc<str>, &'static str), u64>,
     /// The model labels in use.
-    models: std::collections::BTreeSet<String>,
+    models: BTreeSet<Arc<str>>,
+}
+
+impl Inner {
+    /// The label for `name`: the interned one, or `other` once the labels are full.
+    fn model_label(&mut self, name: &str) -> Arc<str> {
+        let name = if self.models.len() < MAX_MODELS || self.models.contains(name) {
+            name
+        } else {
+            OTHER_MODEL
+        };
+        if let Some(label) = self.models.get(name) {
+            return label.clone();
+        }
+        let label = Arc::<str>::from(name);
+        self.models.insert(label.clone());
+        label
+    }
 }
 
 #[derive(Debug, Default)]
@@ -103,28 +123,18 @@ impl Metrics {
         let Ok(mut m) = self.inner.lock() else {
             return;
         };
-        let mut model = r
-            .mapped_model
-            .clone()
-            .or(r.model.clone())
-            .unwrap_or_default();
-        if !m.models.contains(&model) {
-            if m.models.len() < MAX_MODELS {
-                m.models.insert(model.clone());
-            } else {
-                model = "other".to_owned();
-            }
-        }
+        let name = r.mapped_model.as_deref().or(r.model.as_deref());
+        let model = m.model_label(name.unwrap_or_default());
         *m.requests
-            .entry((r.protocol.to_owned(), model.clone(), r.status))
+            .entry((r.protocol, model.clone(), r.status))
             .or_default() += 1;
         m.latency
-            .entry(r.protocol.to_owned())
+            .entry(r.protocol)
             .or_default()
             .observe(r.duration_ms as f64 / 1000.0);
         if let Some(t) = r.ttfb_ms {
             m.ttfb
-                .entry(r.protocol.to_owned())
+                .entry(r.protocol)
                 .or_default()
                 .observe(t as f64 / 1000.0);
         }

@@ -120,7 +120,10 @@ impl Account {
     }
 
     pub fn is_usable(&self) -> bool {
-        self.status().0 == AccountStatus::Active
+        // Asked for every account on every pick: read the status, copy no reason.
+        self.health
+            .lock()
+            .is_ok_and(|h| h.status == AccountStatus::Active)
     }
 
     pub(super) fn set_status(&self, status: AccountStatus, reason: Option<String>) {
