@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lanes::{Added, Lane, LaneResult, Plan, ScenarioResult};
+use crate::lanes::{Added, Lane, LaneKind, LaneResult, Plan, ScenarioResult};
 use crate::load::RunStats;
 use crate::memory::Memory;
 use crate::stats::Pcts;
@@ -233,7 +233,10 @@ pub fn summary(r: &Report) -> String {
     );
     for s in r.scenarios.iter().filter(|s| s.available) {
         let serial = s.lanes.iter().find(|l| l.lane == Lane::Serial);
-        let sat = s.lanes.iter().find(|l| saturation(&l.lane));
+        let sat = s
+            .lanes
+            .iter()
+            .find(|l| l.lane.kind() == LaneKind::Saturation);
         let pick = |st: &RunStats| if s.stream { st.ttfb } else { st.latency };
         let what = if s.stream { " (TTFB)" } else { "" };
         let added = serial.and_then(|l| {
@@ -246,7 +249,7 @@ pub fn summary(r: &Report) -> String {
         let after_idle = s
             .lanes
             .iter()
-            .find(|l| idle(&l.lane))
+            .find(|l| l.lane.kind() == LaneKind::Idle)
             .and_then(|l| l.added.latency);
         let chunk = serial
             .and_then(|l| l.added.chunk)
@@ -379,28 +382,13 @@ pub fn markdown(r: &Report) -> String {
     out
 }
 
-fn find<'a>(
-    r: &'a [ScenarioResult],
-    name: &str,
-    lane: fn(&Lane) -> bool,
-) -> Option<&'a LaneResult> {
+/// The scenario's first lane of this kind.
+fn find<'a>(r: &'a [ScenarioResult], name: &str, kind: LaneKind) -> Option<&'a LaneResult> {
     r.iter()
         .find(|s| s.name == name && s.available)?
         .lanes
         .iter()
-        .find(|l| lane(&l.lane))
-}
-
-fn serial(l: &Lane) -> bool {
-    *l == Lane::Serial
-}
-
-fn idle(l: &Lane) -> bool {
-    matches!(l, Lane::Idle { .. })
-}
-
-fn saturation(l: &Lane) -> bool {
-    matches!(l, Lane::Saturation { .. })
+        .find(|l| l.lane.kind() == kind)
 }
 
 fn row(item: String, limit: &str, measured: String, ok: Option<bool>) -> BudgetRow {
@@ -416,8 +404,8 @@ fn row(item: String, limit: &str, measured: String, ok: Option<bool>) -> BudgetR
 pub fn budget(scenarios: &[ScenarioResult], memory: &Memory) -> Vec<BudgetRow> {
     let mut rows = Vec::new();
     for (how, lane) in [
-        ("back to back", serial as fn(&Lane) -> bool),
-        ("after idle", idle),
+        ("back to back", LaneKind::Serial),
+        ("after idle", LaneKind::Idle),
     ] {
         let Some(l) = find(scenarios, "openai-chat", lane) else {
             continue;
@@ -437,7 +425,7 @@ pub fn budget(scenarios: &[ScenarioResult], memory: &Memory) -> Vec<BudgetRow> {
         ));
     }
     for name in ["openai-100k-tools", "anthropic-100k-tools"] {
-        if let Some(p) = find(scenarios, name, serial).and_then(|l| l.added.latency) {
+        if let Some(p) = find(scenarios, name, LaneKind::Serial).and_then(|l| l.added.latency) {
             rows.push(row(
                 format!("translation, added p99 ({name}, one in flight)"),
                 "≤ 300 µs",
@@ -452,7 +440,7 @@ pub fn budget(scenarios: &[ScenarioResult], memory: &Memory) -> Vec<BudgetRow> {
         "anthropic-stream",
         "responses-stream",
     ] {
-        let Some(l) = find(scenarios, name, serial) else {
+        let Some(l) = find(scenarios, name, LaneKind::Serial) else {
             continue;
         };
         if let Some(p) = l.added.ttfb {
@@ -473,7 +461,9 @@ pub fn budget(scenarios: &[ScenarioResult], memory: &Memory) -> Vec<BudgetRow> {
         }
     }
     for name in ["openai-chat", "openai-100k-tools"] {
-        if let Some(r) = find(scenarios, name, saturation).and_then(|l| l.throughput_ratio) {
+        if let Some(r) =
+            find(scenarios, name, LaneKind::Saturation).and_then(|l| l.throughput_ratio)
+        {
             rows.push(row(
                 format!("throughput at saturation vs direct ({name})"),
                 "≥ 50 %",
