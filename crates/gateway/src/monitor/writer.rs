@@ -36,7 +36,7 @@ pub fn spawn_writer(
     let db = storage.clone();
     let stop = shutdown.clone();
     tracker.spawn(async move {
-        let mut batch = Vec::with_capacity(BATCH);
+        let mut batch = Vec::new();
         loop {
             tokio::select! {
                 received = rx.recv() => match received {
@@ -93,7 +93,7 @@ async fn write(storage: &Storage, batch: &mut Vec<Record>) {
     if batch.is_empty() {
         return;
     }
-    let records = std::mem::replace(batch, Vec::with_capacity(BATCH));
+    let records = std::mem::take(batch);
     let count = records.len();
     if let Err(e) = storage.insert_requests(records).await {
         tracing::warn!("could not store {count} request records: {e}");
