@@ -96,7 +96,6 @@ const COLUMNS: &str = "id, request_id, ts_ms, protocol, method, path, model, map
 const INSERT_COLUMNS: &str = "request_id, ts_ms, protocol, method, path, model, mapped_model, account, \
     status, duration_ms, ttfb_ms, stream, input_tokens, output_tokens, cached_tokens, reasoning_tokens, \
     attempts, client_ip, error, request_body, response_body, request_headers, response_headers";
-const INSERT_ARITY: usize = 23;
 
 /// Rows per INSERT statement. A batch is split greedily into these sizes, so
 /// every statement is one of five texts that each connection prepares once.
@@ -111,7 +110,8 @@ fn insert_statements() -> &'static [String; 5] {
     static STATEMENTS: OnceLock<[String; 5]> = OnceLock::new();
     STATEMENTS.get_or_init(|| {
         INSERT_SHAPES.map(|rows| {
-            let row = format!("({})", vec!["?"; INSERT_ARITY].join(", "));
+            let arity = INSERT_COLUMNS.split(',').count();
+            let row = format!("({})", vec!["?"; arity].join(", "));
             let values = vec![row; rows].join(", ");
             format!("INSERT INTO request_log ({INSERT_COLUMNS}) VALUES {values}")
         })
@@ -155,17 +155,15 @@ impl Storage {
         if records.is_empty() {
             return Ok(());
         }
-        let mut left = records.len();
         let mut rows = records.into_iter();
         let mut tx = self.pool.begin().await?;
         for (&shape, sql) in INSERT_SHAPES.iter().zip(insert_statements()) {
-            while left >= shape {
+            while rows.len() >= shape {
                 let mut q = sqlx::query(sql.as_str());
                 for r in rows.by_ref().take(shape) {
                     q = bind_row(q, r);
                 }
                 q.execute(&mut *tx).await?;
-                left -= shape;
             }
         }
         tx.commit().await?;
