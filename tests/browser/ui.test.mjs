@@ -204,6 +204,42 @@ test('monitor: a request appears live, and its detail shows the captured bodies'
   });
 });
 
+test('monitor: a live record that arrives while the stored records load is kept', async () => {
+  await withGateway({}, async (gw) => {
+    const page = await newPage(browser);
+    await logIn(page, gw.url);
+    assert.equal((await chat(gw.url, null, 'gemini-2.5-pro')).status, 200);
+    await until(async () => (await admin(gw, '/api/requests')).requests.length === 1, 10000, 'the first record stored');
+    // The page's first read of the stored records is answered by the gateway
+    // now, but reaches the page only after the next request's live record, as
+    // on a busy machine.
+    let answered;
+    const fetched = new Promise((resolve) => { answered = resolve; });
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route('**/api/requests?*', async (route) => {
+      const response = await route.fetch();
+      answered();
+      await held;
+      await route.fulfill({ response });
+    }, { times: 1 });
+    await page.click('nav.tabs a[data-page=monitor]');
+    await fetched;
+    await until(async () => (await text(page, '#live-state')) === 'Live', 10000, 'the live feed');
+
+    const res = await chat(gw.url, null, 'claude-sonnet-4-5');
+    assert.equal(res.status, 200);
+    const live = page.locator(`tr[data-request-id="${res.headers.get('x-request-id')}"]`);
+    await live.waitFor({ timeout: 10000 });
+    release();
+    // The stored page is shown (the first record) and the live row is still there.
+    await page.locator('tr[data-request-id]').nth(1).waitFor({ timeout: 10000 });
+    assert.equal(await page.locator('tr[data-request-id]').count(), 2);
+    assert.equal(await live.count(), 1);
+    assert.deepEqual(page.errors, []);
+  });
+});
+
 test('usage: tokens and requests per model as charts', async () => {
   await withGateway({}, async (gw) => {
     for (const model of ['gemini-2.5-flash', 'gemini-2.5-flash', 'gemini-2.5-pro', 'claude-sonnet-4-5']) {

@@ -69,7 +69,16 @@ export function mount(el, ctx) {
   async function load(fresh) {
     try {
       const data = await get(`/api/requests?${query(fresh ? {} : { before_id: nextBefore })}`);
-      rows = fresh ? data.requests : rows.concat(data.requests);
+      if (fresh) {
+        // Live records (no id: not stored yet) that arrived while this page
+        // was loading would be lost by replacing the rows: keep those the
+        // stored page does not have yet.
+        const stored = new Set(data.requests.map((r) => r.request_id));
+        const pending = rows.filter((r) => r.id === null && matches(r) && !stored.has(r.request_id));
+        rows = pending.concat(data.requests);
+      } else {
+        rows = rows.concat(data.requests);
+      }
       nextBefore = data.next_before_id;
       more.hidden = nextBefore === null;
       renderRows();
