@@ -25,7 +25,14 @@ pub enum RunError {
     #[error("server error: {0}")]
     Serve(#[from] std::io::Error),
     #[error("cannot build the upstream HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
+    Http(#[from] crate::upstream::http::BuildError),
+}
+
+impl RunError {
+    /// Whether the fault is in the configuration (exit 64), not at run time.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, Self::Http(e) if e.is_configuration())
+    }
 }
 
 /// A gateway that is bound and ready: the address is known before it serves,

@@ -13,19 +13,20 @@ use crate::server::busy_poll::BusyPoll;
 use crate::signatures::SignatureStore;
 use crate::storage::Storage;
 use crate::upstream::cloudcode::CloudCode;
+use crate::upstream::http::{BuildError, Http};
 use crate::upstream::oauth::OAuth;
 
 /// The upstream clients, sharing one HTTP connection pool.
 #[derive(Debug)]
 pub struct Upstreams {
-    pub http: reqwest::Client,
+    pub http: Http,
     pub oauth: OAuth,
     pub cloudcode: CloudCode,
 }
 
 impl Upstreams {
-    pub fn new(config: &Config) -> Result<Self, reqwest::Error> {
-        let http = crate::upstream::http::client_builder().build()?;
+    pub fn new(config: &Config) -> Result<Self, BuildError> {
+        let http = Http::new()?;
         Ok(Self {
             oauth: OAuth::new(http.clone(), config.oauth.clone()),
             cloudcode: CloudCode::new(http.clone(), config.cloudcode.clone()),

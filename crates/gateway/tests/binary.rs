@@ -101,6 +101,20 @@ fn bad_configuration_exits_64_naming_the_problem() {
 
     let out = binary().args(["serve", "--no-such-flag"]).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
+
+    // A proxy the upstream client cannot speak is a setting to fix, too.
+    let out = binary()
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(clean.path())
+        .env("HTTPS_PROXY", "https://proxy.test:3128")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the proxy for https URLs, https://proxy.test:3128/, is not supported"),
+        "{stderr}"
+    );
 }
 
 #[test]

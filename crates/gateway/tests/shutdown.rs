@@ -12,9 +12,8 @@ use tokio_util::sync::CancellationToken;
 use uplink_gateway::server;
 
 fn client() -> reqwest::Client {
-    uplink_gateway::upstream::http::client_builder()
-        .build()
-        .unwrap()
+    uplink_gateway::upstream::http::install_crypto_provider();
+    reqwest::Client::new()
 }
 
 /// A router whose one route announces it started and then waits to be released.

@@ -108,7 +108,7 @@ impl PendingLogin {
         let state = random_token();
         let verifier = random_token();
         let challenge = pkce_challenge(&verifier)?;
-        let mut url = reqwest::Url::parse(&config.auth_url)
+        let mut url = url::Url::parse(&config.auth_url)
             .map_err(|_| LoginError::BadAuthUrl(config.auth_url.clone()))?;
         url.query_pairs_mut()
             .append_pair("client_id", client_id)
@@ -151,7 +151,7 @@ impl PendingLogin {
             return Err(LoginError::NoCode);
         }
         let query = if input.contains("://") {
-            reqwest::Url::parse(input)
+            url::Url::parse(input)
                 .map_err(|_| LoginError::NoCode)?
                 .query()
                 .unwrap_or("")
@@ -163,7 +163,7 @@ impl PendingLogin {
         } else {
             return Ok(input.to_owned());
         };
-        let params: Vec<(String, String)> = reqwest::Url::parse(&format!("http://x/?{query}"))
+        let params: Vec<(String, String)> = url::Url::parse(&format!("http://x/?{query}"))
             .map(|u| u.query_pairs().into_owned().collect())
             .unwrap_or_default();
         code_from(&params, &self.state)
@@ -419,7 +419,7 @@ mod tests {
     #[test]
     fn the_authorization_url_asks_for_offline_consent_with_pkce() {
         let login = PendingLogin::start(&config(), &redirect_uri(4321)).unwrap();
-        let url = reqwest::Url::parse(login.url()).unwrap();
+        let url = url::Url::parse(login.url()).unwrap();
         assert_eq!(url.host_str(), Some("accounts.example"));
         let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
         assert_eq!(q["client_id"], "client-1");

@@ -160,8 +160,14 @@ fn label(record: &AccountRecord) -> String {
 }
 
 fn upstreams(config: &Config) -> Result<Upstreams, Failure> {
-    Upstreams::new(config)
-        .map_err(|e| Failure::runtime(format!("cannot build the HTTP client: {e}")))
+    Upstreams::new(config).map_err(|e| {
+        let message = format!("cannot build the HTTP client: {e}");
+        if e.is_configuration() {
+            Failure::usage(message)
+        } else {
+            Failure::runtime(message)
+        }
+    })
 }
 
 async fn import(

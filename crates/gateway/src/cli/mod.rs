@@ -170,7 +170,12 @@ async fn serve(config: Config) -> ExitCode {
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("error: {e}");
-            return ExitCode::from(EXIT_FAILURE);
+            let code = if e.is_configuration() {
+                EXIT_USAGE
+            } else {
+                EXIT_FAILURE
+            };
+            return ExitCode::from(code);
         }
     };
     let shutdown = match shutdown_on_signals() {

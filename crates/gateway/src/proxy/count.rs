@@ -14,6 +14,7 @@ use crate::config::providers::ProviderKind;
 
 use crate::state::AppState;
 use crate::upstream::cloudcode::read_json;
+use crate::upstream::http::{MAX_ANSWER_BYTES, read_body};
 
 /// The number of prompt tokens `request` would cost on `upstream_model`, for a
 /// client of `dialect`.
@@ -84,7 +85,8 @@ async fn provider_count(
         tracing::debug!(provider = %config.id, status = response.status().as_u16(), "provider count_tokens failed; counting elsewhere");
         return None;
     }
-    let value: serde_json::Value = response.json().await.ok()?;
+    let body = read_body(response, MAX_ANSWER_BYTES).await.ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&body).ok()?;
     value
         .get("input_tokens")
         .and_then(serde_json::Value::as_u64)

@@ -21,7 +21,8 @@ use std::sync::Arc;
 use crate::config::providers::Dispatch;
 use crate::pool::{Account, NoCandidate};
 use crate::state::AppState;
-use crate::upstream::{BODY_CAPACITY, EventStream, Next, UpstreamError, cloudcode, provider};
+use crate::upstream::http::{MAX_ANSWER_BYTES, read_body, retry_after};
+use crate::upstream::{BODY_CAPACITY, EventStream, Next, UpstreamError, provider};
 
 /// A committed upstream answer: the events already read while peeking, then the
 /// rest of the stream.
@@ -358,8 +359,10 @@ async fn attempt(
             .await?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
-            let retry_after = cloudcode::retry_after(&response);
-            let bytes = response.bytes().await.unwrap_or_default();
+            let retry_after = retry_after(&response);
+            let bytes = read_body(response, MAX_ANSWER_BYTES)
+                .await
+                .unwrap_or_default();
             let error = UpstreamError::from_google(status, &bytes, retry_after);
             if error.next == Next::RefreshAndRetry {
                 account.invalidate_token(&token).await;

@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use base64::Engine;
 use futures_util::StreamExt;
+use http::header;
 use uplink_protocol::error::{Dialect, ErrorKind};
 use uplink_protocol::ir::{MediaSource, Request};
 
 use crate::api::ApiError;
+use crate::upstream::http::{Http, body_stream};
 
 /// Largest media file fetched for a request.
 pub const MAX_MEDIA_BYTES: usize = 20 * 1024 * 1024;
@@ -18,7 +20,7 @@ pub const MEDIA_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Replace every `http(s)` media URL in `request` with its bytes.
 pub async fn inline_urls(
-    http: &reqwest::Client,
+    http: &Http,
     request: &mut Request,
     dialect: Dialect,
 ) -> Result<(), ApiError> {
@@ -29,7 +31,10 @@ pub async fn inline_urls(
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             continue;
         }
-        let (bytes, fetched_type) = fetch(http, url).await.map_err(|why| {
+        let fetched = tokio::time::timeout(MEDIA_TIMEOUT, fetch(http, url))
+            .await
+            .unwrap_or_else(|_| Err("it took too long".to_owned()));
+        let (bytes, fetched_type) = fetched.map_err(|why| {
             ApiError::new(
                 dialect,
                 ErrorKind::InvalidRequest,
@@ -48,37 +53,28 @@ pub async fn inline_urls(
     Ok(())
 }
 
-async fn fetch(http: &reqwest::Client, url: &str) -> Result<(Vec<u8>, Option<String>), String> {
-    let response = http
-        .get(url)
-        .timeout(MEDIA_TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| {
-            if e.is_timeout() {
-                "it took too long".to_owned()
-            } else {
-                e.to_string()
-            }
-        })?;
+async fn fetch(http: &Http, url: &str) -> Result<(Vec<u8>, Option<String>), String> {
+    let response = http.get(url).send().await.map_err(|e| e.to_string())?;
     let status = response.status();
     if !status.is_success() {
         return Err(format!("the server answered HTTP {}", status.as_u16()));
     }
-    if response
-        .content_length()
-        .is_some_and(|len| len > MAX_MEDIA_BYTES as u64)
-    {
+    let declared = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_MEDIA_BYTES as u64) {
         return Err(format!("it is larger than {MAX_MEDIA_BYTES} bytes"));
     }
     let mime = response
         .headers()
-        .get(http::header::CONTENT_TYPE)
+        .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned())
         .filter(|v| !v.is_empty());
     let mut body = Vec::new();
-    let mut stream = response.bytes_stream();
+    let mut stream = body_stream(response);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| format!("the download failed: {e}"))?;
         if body.len() + chunk.len() > MAX_MEDIA_BYTES {

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use uplink_protocol::error::ErrorKind;
 
 use super::error::{AccountChange, Next, UpstreamError};
+use super::http::{Http, MAX_ANSWER_BYTES, read_body};
 use crate::config::OAuthConfig;
 
 /// Refresh this long before the token expires, so a request never starts with a
@@ -63,12 +64,12 @@ pub struct UserInfo {
 
 #[derive(Debug, Clone)]
 pub struct OAuth {
-    http: reqwest::Client,
+    http: Http,
     config: OAuthConfig,
 }
 
 impl OAuth {
-    pub fn new(http: reqwest::Client, config: OAuthConfig) -> Self {
+    pub fn new(http: Http, config: OAuthConfig) -> Self {
         Self { http, config }
     }
 
@@ -135,7 +136,7 @@ impl OAuth {
     async fn token_request(&self, form: &[(&str, &str)]) -> Result<Grant, UpstreamError> {
         let response = self
             .http
-            .post(&self.config.token_url)
+            .post(self.config.token_url.as_str())
             .form(form)
             .send()
             .await
@@ -143,8 +144,7 @@ impl OAuth {
                 UpstreamError::network(format!("OAuth token endpoint unreachable: {e}"))
             })?;
         let status = response.status().as_u16();
-        let body = response
-            .bytes()
+        let body = read_body(response, MAX_ANSWER_BYTES)
             .await
             .map_err(|e| UpstreamError::network(format!("OAuth token response cut: {e}")))?;
         if (200..300).contains(&status) {
@@ -186,14 +186,13 @@ impl OAuth {
     pub async fn userinfo(&self, access: &SecretString) -> Result<UserInfo, UpstreamError> {
         let response = self
             .http
-            .get(&self.config.userinfo_url)
+            .get(self.config.userinfo_url.as_str())
             .bearer_auth(access.expose_secret())
             .send()
             .await
             .map_err(|e| UpstreamError::network(format!("userinfo unreachable: {e}")))?;
         let status = response.status().as_u16();
-        let body = response
-            .bytes()
+        let body = read_body(response, MAX_ANSWER_BYTES)
             .await
             .map_err(|e| UpstreamError::network(format!("userinfo response cut: {e}")))?;
         if !(200..300).contains(&status) {

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use super::BODY_CAPACITY;
 use super::error::{AccountChange, Next, SHORT_BACKOFF, Scope, UpstreamError};
-use super::{EventStream, cloudcode::retry_after, stream};
+use super::http::{Http, MAX_ANSWER_BYTES, RequestBuilder, Response, read_body, retry_after};
+use super::{EventStream, stream};
 use crate::config::providers::ProviderKind;
 use crate::pool::ProviderKey;
 
@@ -24,7 +25,7 @@ const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// Send `request` for `model` with one key of a provider.
 pub async fn send(
-    http: &reqwest::Client,
+    http: &Http,
     key: &ProviderKey,
     model: &str,
     request: &Request,
@@ -32,8 +33,8 @@ pub async fn send(
     let provider = &key.provider;
     let secret = key.key.expose_secret();
     let (builder, decoder): (
-        reqwest::RequestBuilder,
-        Box<dyn FnOnce(reqwest::Response) -> EventStream + Send>,
+        RequestBuilder<'_>,
+        Box<dyn FnOnce(Response) -> EventStream + Send>,
     ) = match provider.kind {
         ProviderKind::Gemini => {
             let body = encode_gemini_request(request, model).map_err(translate_error)?;
@@ -84,15 +85,17 @@ pub async fn send(
         return Ok(decoder(response));
     }
     let retry = retry_after(&response);
-    let body = response.bytes().await.unwrap_or_default();
+    let body = read_body(response, MAX_ANSWER_BYTES)
+        .await
+        .unwrap_or_default();
     Err(classify(provider.kind, status, &body, retry))
 }
 
 /// `body` as the request's JSON body.
-fn json(
-    builder: reqwest::RequestBuilder,
+fn json<'a>(
+    builder: RequestBuilder<'a>,
     body: &impl serde::Serialize,
-) -> Result<reqwest::RequestBuilder, UpstreamError> {
+) -> Result<RequestBuilder<'a>, UpstreamError> {
     let bytes = uplink_protocol::json::to_vec_with_capacity(body, BODY_CAPACITY).map_err(|e| {
         UpstreamError {
             kind: ErrorKind::Internal,
@@ -101,7 +104,7 @@ fn json(
         }
     })?;
     Ok(builder
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(::http::header::CONTENT_TYPE, "application/json")
         .body(bytes))
 }
 

@@ -11,6 +11,7 @@ use uplink_protocol::sse::SseParser;
 use uplink_protocol::translate::{AnthropicStreamDecoder, GeminiStreamDecoder, OpenAiChunkDecoder};
 
 use crate::upstream::EventStream;
+use crate::upstream::http::{HttpError, Response, body_stream};
 
 /// Turns one upstream SSE event into IR events.
 pub trait ChunkDecoder: Send + 'static {
@@ -66,9 +67,9 @@ struct State<B, D> {
 /// Translate a successful streaming response into IR events. The stream always
 /// ends with `Finish` or `Error`: a body that stops before the upstream said it
 /// finished yields an error event, never a silent success.
-pub fn events<D: ChunkDecoder>(response: reqwest::Response, decoder: D) -> EventStream {
+pub fn events<D: ChunkDecoder>(response: Response, decoder: D) -> EventStream {
     let state = State {
-        body: response.bytes_stream(),
+        body: body_stream(response),
         parser: SseParser::new(),
         decoder,
         pending: VecDeque::new(),
@@ -79,7 +80,7 @@ pub fn events<D: ChunkDecoder>(response: reqwest::Response, decoder: D) -> Event
 
 async fn next<B, D>(mut st: State<B, D>) -> Option<(StreamEvent, State<B, D>)>
 where
-    B: Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
+    B: Stream<Item = Result<bytes::Bytes, HttpError>> + Unpin,
     D: ChunkDecoder,
 {
     loop {

@@ -105,9 +105,11 @@ pub fn blocking_client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::new()
 }
 
-/// An async HTTP client.
+/// An async HTTP client that shows redirects instead of following them.
 pub fn client() -> reqwest::Client {
-    uplink_gateway::upstream::http::client_builder()
+    uplink_gateway::upstream::http::install_crypto_provider();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
 }

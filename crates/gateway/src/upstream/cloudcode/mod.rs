@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use super::error::UpstreamError;
+use super::http::{Http, MAX_ANSWER_BYTES, Response, read_body, retry_after};
 use crate::config::CloudCodeConfig;
 
 /// How often and how long to poll `onboardUser` for a new project.
@@ -17,24 +18,24 @@ const ONBOARD_INTERVAL: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone)]
 pub struct CloudCode {
-    http: reqwest::Client,
+    http: Http,
     config: CloudCodeConfig,
     /// `{endpoint}:streamGenerateContent?alt=sse` per endpoint, parsed once:
     /// every proxied request posts there, and parsing a URL is not free.
-    stream_urls: Vec<Option<reqwest::Url>>,
+    stream_urls: Vec<Option<::http::Uri>>,
 }
 
 /// The method every proxied request calls.
 const STREAM_METHOD: (&str, &str) = ("streamGenerateContent", "?alt=sse");
 
 impl CloudCode {
-    pub fn new(http: reqwest::Client, config: CloudCodeConfig) -> Self {
+    pub fn new(http: Http, config: CloudCodeConfig) -> Self {
         let stream_urls = config
             .endpoints
             .iter()
             .map(|endpoint| {
                 let (method, query) = STREAM_METHOD;
-                reqwest::Url::parse(&format!("{endpoint}:{method}{query}")).ok()
+                ::http::Uri::try_from(format!("{endpoint}:{method}{query}")).ok()
             })
             .collect();
         Self {
@@ -57,7 +58,7 @@ impl CloudCode {
         query: &str,
         token: &SecretString,
         body: Bytes,
-    ) -> Result<reqwest::Response, UpstreamError> {
+    ) -> Result<Response, UpstreamError> {
         let mut last = UpstreamError::network("no Cloud Code endpoint is configured");
         for (i, endpoint) in self.config.endpoints.iter().enumerate() {
             let parsed = self
@@ -71,8 +72,8 @@ impl CloudCode {
             };
             let sent = request
                 .bearer_auth(token.expose_secret())
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .header(http::header::USER_AGENT, &self.config.user_agent)
+                .header(::http::header::CONTENT_TYPE, "application/json")
+                .header(::http::header::USER_AGENT, &self.config.user_agent)
                 .body(body.clone())
                 .send()
                 .await;
@@ -89,7 +90,9 @@ impl CloudCode {
             let status = response.status().as_u16();
             if status == 404 || status == 408 || status >= 500 {
                 let retry_after = retry_after(&response);
-                let body = response.bytes().await.unwrap_or_default();
+                let body = read_body(response, MAX_ANSWER_BYTES)
+                    .await
+                    .unwrap_or_default();
                 tracing::debug!(endpoint = %endpoint, status, "Cloud Code endpoint failed; trying the next");
                 last = UpstreamError::from_google(status, &body, retry_after);
                 continue;
@@ -170,22 +173,11 @@ fn project_of(value: Option<&Value>) -> Option<String> {
     }
 }
 
-pub fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    response
-        .headers()
-        .get(http::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
-}
-
 /// Read a JSON body, classifying a non-2xx status.
-pub async fn read_json(response: reqwest::Response) -> Result<Value, UpstreamError> {
+pub async fn read_json(response: Response) -> Result<Value, UpstreamError> {
     let status = response.status().as_u16();
     let retry = retry_after(&response);
-    let body = response
-        .bytes()
+    let body = read_body(response, MAX_ANSWER_BYTES)
         .await
         .map_err(|e| UpstreamError::network(format!("upstream response cut: {e}")))?;
     if !(200..300).contains(&status) {
