@@ -129,7 +129,7 @@ pub fn unwrap_response(data: &[u8]) -> Result<CloudCodeChunk, serde_json::Error>
         #[serde(default)]
         response_id: Option<String>,
     }
-    let probe: Probe = serde_json::from_slice(data)?;
+    let probe: Probe = crate::translate::util::parse_body(data)?;
     if let Some(error) = probe.error {
         return Ok(CloudCodeChunk::Error(error));
     }

@@ -23,6 +23,7 @@
 
 use serde::Deserialize;
 
+use super::util::parse_body;
 use crate::anthropic::{
     AnthropicContentBlock, AnthropicDelta, AnthropicErrorDetail, AnthropicErrorResponse,
     AnthropicMessage, AnthropicStreamEvent, AnthropicUsage,
@@ -111,7 +112,7 @@ impl AnthropicStreamDecoder {
         if self.failed || data.is_empty() {
             return;
         }
-        match serde_json::from_slice::<AnthropicStreamEvent>(data) {
+        match parse_body::<AnthropicStreamEvent>(data) {
             Ok(event) => self.push(event, out),
             Err(e) => match self.recover(event_name, data) {
                 Recovered::Event(event) => self.push(*event, out),

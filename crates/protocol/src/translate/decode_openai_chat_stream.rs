@@ -34,6 +34,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::decode_anthropic_stream::{body_message, cut};
+use super::util::parse_body;
 use crate::error::ErrorKind;
 use crate::ir::{
     ContentBlock, FinishReason, Response, StreamError, StreamEvent, Usage, parse_arguments,
@@ -204,7 +205,7 @@ impl OpenAiChunkDecoder {
             self.done(out);
             return;
         }
-        match serde_json::from_slice::<Chunk>(data) {
+        match parse_body::<Chunk>(data) {
             Ok(chunk) => self.push_chunk(chunk, out),
             Err(e) => self.fail(
                 StreamError::new(

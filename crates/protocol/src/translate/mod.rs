@@ -68,7 +68,7 @@ mod signatures;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod tool_pairing;
-mod util;
+pub(crate) mod util;
 
 pub use count_tokens::{
     MEDIA_TOKENS, encode_cloudcode_count_tokens, estimate_text_tokens, estimate_tokens,
