@@ -43,18 +43,25 @@ pub async fn request_id(State(state): State<AppState>, mut req: Request, next: N
         _ => fresh(),
     };
     req.extensions_mut().insert(RequestId(id.clone()));
-    let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    // Only the debug line below reads these: nothing is copied when it is off.
+    let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+        (
+            Instant::now(),
+            req.method().clone(),
+            req.uri().path().to_owned(),
+        )
+    });
     let mut response = next.run(req).await;
-    tracing::debug!(
-        request_id = %id.to_str().unwrap_or(""),
-        %method,
-        path,
-        status = response.status().as_u16(),
-        elapsed_us = started.elapsed().as_micros() as u64,
-        "request"
-    );
+    if let Some((started, method, path)) = logged {
+        tracing::debug!(
+            request_id = %id.to_str().unwrap_or(""),
+            %method,
+            path,
+            status = response.status().as_u16(),
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "request"
+        );
+    }
     response.headers_mut().insert(HEADER, id);
     if let Some(poll) = state.busy_poll() {
         poll.touch();
