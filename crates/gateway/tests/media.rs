@@ -17,11 +17,22 @@ async fn image_server() -> String {
             "/cat.png",
             get(|| async { ([(http::header::CONTENT_TYPE, "image/png")], PNG) }),
         )
-        .route("/huge", get(|| async { vec![0u8; 21 * 1024 * 1024] }));
+        .route("/huge", get(|| async { vec![0u8; 21 * 1024 * 1024] }))
+        .route("/moved", get(|| async { redirect("elsewhere/cat") }))
+        .route("/elsewhere/cat", get(|| async { redirect("/cat.png") }))
+        .route("/loop", get(|| async { redirect("/loop") }))
+        .route(
+            "/to-ftp",
+            get(|| async { redirect("ftp://files.test/cat.png") }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}")
+}
+
+fn redirect(to: &'static str) -> impl axum::response::IntoResponse {
+    (http::StatusCode::FOUND, [(http::header::LOCATION, to)])
 }
 
 fn with_image(url: &str) -> Value {
@@ -60,12 +71,40 @@ async fn http_images_are_fetched_and_inlined() {
 }
 
 #[tokio::test]
+async fn redirects_are_followed_relative_ones_included() {
+    let h = Harness::start(&["a@x.com"]).await;
+    let images = image_server().await;
+    let res = h
+        .post(
+            "/v1/chat/completions",
+            with_image(&format!("{images}/moved")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let sent = h.fake.generate_calls("a@x.com")[0].body.clone().unwrap();
+    let parts = sent["request"]["contents"][0]["parts"].as_array().unwrap();
+    let inline = parts.iter().find_map(|p| p.get("inlineData")).unwrap();
+    assert_eq!(inline["mimeType"], "image/png");
+    assert_eq!(
+        inline["data"],
+        base64::engine::general_purpose::STANDARD.encode(PNG)
+    );
+}
+
+#[tokio::test]
 async fn unreachable_missing_or_huge_images_are_a_clear_400() {
     let h = Harness::start(&["a@x.com"]).await;
     let images = image_server().await;
     for (url, needle) in [
         (format!("{images}/missing.png"), "HTTP 404"),
         (format!("{images}/huge"), "larger than"),
+        (format!("{images}/loop"), "redirected more than 5 times"),
+        (
+            format!("{images}/to-ftp"),
+            "redirected to ftp://files.test/cat.png, which is not http(s)",
+        ),
         (
             "http://127.0.0.1:1/nothing-listens-here.png".to_owned(),
             "Could not fetch",

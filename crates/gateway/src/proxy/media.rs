@@ -1,6 +1,6 @@
 //! Media given by URL: Cloud Code cannot fetch `http(s)` URLs itself, so the
-//! gateway fetches each one (bounded in size and time) and inlines it as base64
-//! before the request is encoded.
+//! gateway fetches each one (bounded in size, time and redirects) and inlines
+//! it as base64 before the request is encoded.
 
 use std::time::Duration;
 
@@ -17,6 +17,9 @@ use crate::upstream::http::{Http, body_stream};
 pub const MAX_MEDIA_BYTES: usize = 20 * 1024 * 1024;
 /// Longest a media fetch may take.
 pub const MEDIA_TIMEOUT: Duration = Duration::from_secs(20);
+/// Redirects followed for one media URL (image hosts and "raw" links often
+/// answer with one).
+pub const MAX_REDIRECTS: usize = 5;
 
 /// Replace every `http(s)` media URL in `request` with its bytes.
 pub async fn inline_urls(
@@ -54,7 +57,34 @@ pub async fn inline_urls(
 }
 
 async fn fetch(http: &Http, url: &str) -> Result<(Vec<u8>, Option<String>), String> {
-    let response = http.get(url).send().await.map_err(|e| e.to_string())?;
+    let mut at = url::Url::parse(url).map_err(|e| format!("it is not a valid URL ({e})"))?;
+    let mut redirects = 0;
+    let response = loop {
+        let response = http
+            .get(at.as_str())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let redirect = matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308);
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok());
+        let (true, Some(location)) = (redirect, location) else {
+            break response;
+        };
+        if redirects == MAX_REDIRECTS {
+            return Err(format!("it redirected more than {MAX_REDIRECTS} times"));
+        }
+        let next = at
+            .join(location)
+            .map_err(|e| format!("it redirected to an invalid URL ({e})"))?;
+        if !matches!(next.scheme(), "http" | "https") {
+            return Err(format!("it redirected to {next}, which is not http(s)"));
+        }
+        redirects += 1;
+        at = next;
+    };
     let status = response.status();
     if !status.is_success() {
         return Err(format!("the server answered HTTP {}", status.as_u16()));
