@@ -42,42 +42,15 @@ fn with_image(url: &str) -> Value {
     ]}]})
 }
 
-#[tokio::test]
-async fn http_images_are_fetched_and_inlined() {
+/// Ask for a chat about the image at `path` on the image server and check
+/// that the upstream got the cat picture inline.
+async fn assert_cat_inlined(path: &str) {
     let h = Harness::start(&["a@x.com"]).await;
     let images = image_server().await;
     let res = h
         .post(
             "/v1/chat/completions",
-            with_image(&format!("{images}/cat.png")),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    let sent = h.fake.generate_calls("a@x.com")[0].body.clone().unwrap();
-    let parts = &sent["request"]["contents"][0]["parts"];
-    let inline = parts
-        .as_array()
-        .unwrap()
-        .iter()
-        .find_map(|p| p.get("inlineData"))
-        .unwrap();
-    assert_eq!(inline["mimeType"], "image/png");
-    assert_eq!(
-        inline["data"],
-        base64::engine::general_purpose::STANDARD.encode(PNG)
-    );
-}
-
-#[tokio::test]
-async fn redirects_are_followed_relative_ones_included() {
-    let h = Harness::start(&["a@x.com"]).await;
-    let images = image_server().await;
-    let res = h
-        .post(
-            "/v1/chat/completions",
-            with_image(&format!("{images}/moved")),
+            with_image(&format!("{images}{path}")),
         )
         .send()
         .await
@@ -91,6 +64,17 @@ async fn redirects_are_followed_relative_ones_included() {
         inline["data"],
         base64::engine::general_purpose::STANDARD.encode(PNG)
     );
+}
+
+#[tokio::test]
+async fn http_images_are_fetched_and_inlined() {
+    assert_cat_inlined("/cat.png").await;
+}
+
+#[tokio::test]
+async fn redirects_are_followed_relative_ones_included() {
+    // /moved -> elsewhere/cat (relative) -> /cat.png (absolute path)
+    assert_cat_inlined("/moved").await;
 }
 
 #[tokio::test]
