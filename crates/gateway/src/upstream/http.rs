@@ -155,7 +155,15 @@ impl Http {
 
     /// The client, with the given proxy rules.
     pub fn with_proxies(proxies: Matcher) -> Result<Self, BuildError> {
+        Self::with_tls(proxies, tls_config()?)
+    }
+
+    /// The client, with the given proxy rules and TLS settings (their ALPN
+    /// protocols are replaced: HTTP/2, then HTTP/1.1).
+    pub fn with_tls(proxies: Matcher, mut tls: rustls::ClientConfig) -> Result<Self, BuildError> {
         install_crypto_provider();
+        // The connector sets them, and refuses a config that has some.
+        tls.alpn_protocols.clear();
         for (scheme, probe) in [
             ("http", "http://upstream.invalid/"),
             ("https", "https://upstream.invalid/"),
@@ -180,7 +188,7 @@ impl Http {
         tcp.set_nodelay(true);
         tcp.set_keepalive(Some(TCP_KEEPALIVE));
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls_config()?)
+            .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .enable_http2()
