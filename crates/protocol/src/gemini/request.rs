@@ -97,7 +97,9 @@ impl<'a> Content<'a> {
 }
 
 /// One part of a turn. Gemini's `Part` is a oneof of data plus metadata; a struct
-/// of options tolerates any combination a client or the service sends.
+/// of options tolerates any combination a client or the service sends. The
+/// rarer, larger members are boxed: a `Part` is 136 bytes instead of 480, and
+/// serde's derived code moves it by value several times per part parsed.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Part<'a> {
@@ -117,33 +119,33 @@ pub struct Part<'a> {
         skip_serializing_if = "Option::is_none",
         alias = "inline_data"
     )]
-    pub inline_data: Option<Blob<'a>>,
+    pub inline_data: Option<Box<Blob<'a>>>,
     #[serde(default, skip_serializing_if = "Option::is_none", alias = "file_data")]
-    pub file_data: Option<FileData<'a>>,
+    pub file_data: Option<Box<FileData<'a>>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         alias = "function_call"
     )]
-    pub function_call: Option<FunctionCall<'a>>,
+    pub function_call: Option<Box<FunctionCall<'a>>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         alias = "function_response"
     )]
-    pub function_response: Option<FunctionResponse<'a>>,
+    pub function_response: Option<Box<FunctionResponse<'a>>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         alias = "executable_code"
     )]
-    pub executable_code: Option<ExecutableCode>,
+    pub executable_code: Option<Box<ExecutableCode>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         alias = "code_execution_result"
     )]
-    pub code_execution_result: Option<CodeExecutionResult>,
+    pub code_execution_result: Option<Box<CodeExecutionResult>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",

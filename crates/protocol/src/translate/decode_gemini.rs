@@ -240,7 +240,7 @@ fn decode_part(
                 "required",
             ));
         }
-        blocks.push(decode_function_response(resp, ids));
+        blocks.push(decode_function_response(*resp, ids));
         return Ok(());
     }
     let mut signature = signature;

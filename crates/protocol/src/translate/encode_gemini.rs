@@ -134,10 +134,10 @@ fn encode_contents(req: &Request, family: ModelFamily) -> Vec<Content<'_>> {
 fn media_part(source: &MediaSource) -> Part<'_> {
     match source {
         MediaSource::Base64 { mime_type, data } => Part {
-            inline_data: Some(Blob {
+            inline_data: Some(Box::new(Blob {
                 mime_type: mime_type.as_str().into(),
                 data: data.as_str().into(),
-            }),
+            })),
             ..Part::default()
         },
         MediaSource::Url {
@@ -145,10 +145,10 @@ fn media_part(source: &MediaSource) -> Part<'_> {
             mime_type,
         }
         | MediaSource::FileId { id: uri, mime_type } => Part {
-            file_data: Some(FileData {
+            file_data: Some(Box::new(FileData {
                 mime_type: mime_type.as_deref().map(Cow::Borrowed),
                 file_uri: uri.as_str().into(),
-            }),
+            })),
             ..Part::default()
         },
     }
@@ -204,7 +204,7 @@ fn model_parts(blocks: &[ContentBlock], family: ModelFamily) -> Vec<Part<'_>> {
                 arguments,
                 signature,
             } => parts.push(Part {
-                function_call: Some(FunctionCall {
+                function_call: Some(Box::new(FunctionCall {
                     id: Some(id.as_str().into()),
                     name: name.as_str().into(),
                     args: Some(if arguments.is_object() {
@@ -212,7 +212,7 @@ fn model_parts(blocks: &[ContentBlock], family: ModelFamily) -> Vec<Part<'_>> {
                     } else {
                         Cow::Owned(json!({ "_raw": arguments }))
                     }),
-                }),
+                })),
                 thought_signature: valid_signature(signature.as_ref(), family),
                 ..Part::default()
             }),
@@ -265,12 +265,12 @@ fn user_parts<'a>(blocks: &'a [ContentBlock], names: &HashMap<&'a str, &'a str>)
                     }
                 }
                 responses.push(Part {
-                    function_response: Some(FunctionResponse {
+                    function_response: Some(Box::new(FunctionResponse {
                         id: Some(call_id.as_str().into()),
                         name: name.into(),
                         response: Some(response_object(text.unwrap_or_default(), *is_error)),
                         ..FunctionResponse::default()
-                    }),
+                    })),
                     ..Part::default()
                 });
             }
@@ -352,7 +352,7 @@ fn pair_calls_and_responses(contents: &mut Vec<Content<'_>>) {
         let mut ordered: Vec<Part<'_>> = Vec::with_capacity(calls.len() + others.len());
         for (slot, (id, name)) in responses.into_iter().zip(calls) {
             ordered.push(slot.unwrap_or_else(|| Part {
-                function_response: Some(FunctionResponse {
+                function_response: Some(Box::new(FunctionResponse {
                     id,
                     name,
                     response: Some(ResponseBody::Text {
@@ -360,7 +360,7 @@ fn pair_calls_and_responses(contents: &mut Vec<Content<'_>>) {
                         text: Cow::Borrowed("No result was provided for this tool call."),
                     }),
                     ..FunctionResponse::default()
-                }),
+                })),
                 ..Part::default()
             }));
         }

@@ -51,11 +51,11 @@ pub fn gemini_finish_reason(reason: &FinishReason) -> GeminiFinishReason {
 
 fn call_part(id: &str, name: &str, args: &str) -> Part<'static> {
     Part {
-        function_call: Some(FunctionCall {
+        function_call: Some(Box::new(FunctionCall {
             id: Some(id.to_owned().into()),
             name: name.to_owned().into(),
             args: Some(Cow::Owned(parse_arguments(args))),
-        }),
+        })),
         ..Part::default()
     }
 }
@@ -110,11 +110,11 @@ pub fn encode_gemini_response(resp: &Response, model: &str) -> GenerateContentRe
                 arguments,
                 signature,
             } => parts.push(Part {
-                function_call: Some(FunctionCall {
+                function_call: Some(Box::new(FunctionCall {
                     id: Some(id.clone().into()),
                     name: name.clone().into(),
                     args: Some(Cow::Owned(arguments.clone())),
-                }),
+                })),
                 thought_signature: signature.as_ref().map(|s| s.value.clone().into()),
                 ..Part::default()
             }),
