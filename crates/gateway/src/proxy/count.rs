@@ -77,7 +77,8 @@ async fn provider_count(
         .post(format!("{}/v1/messages/count_tokens", config.base_url))
         .header("x-api-key", secret)
         .header("anthropic-version", "2023-06-01")
-        .json(&body)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(serde_json::to_vec(&body).ok()?)
         .send()
         .await
         .ok()?;

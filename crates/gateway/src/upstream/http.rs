@@ -229,7 +229,6 @@ impl Http {
             http: self,
             builder: http::Request::builder().method(method).uri(url),
             body: Bytes::new(),
-            error: None,
         }
     }
 
@@ -284,14 +283,12 @@ fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
     .with_no_client_auth())
 }
 
-/// A request being built; errors surface at `send`.
+/// A request being built; a malformed URL or header surfaces at `send`.
 #[must_use = "a request does nothing until it is sent"]
 pub struct RequestBuilder<'a> {
     http: &'a Http,
     builder: http::request::Builder,
     body: Bytes,
-    /// Set by a step that failed; `send` returns it.
-    error: Option<HttpError>,
 }
 
 impl RequestBuilder<'_> {
@@ -316,22 +313,6 @@ impl RequestBuilder<'_> {
         self
     }
 
-    /// A JSON body.
-    pub fn json(self, value: &impl serde::Serialize) -> Self {
-        match serde_json::to_vec(value) {
-            Ok(body) => self
-                .header(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )
-                .body(body),
-            Err(e) => Self {
-                error: Some(HttpError::Invalid(format!("the body is not JSON: {e}"))),
-                ..self
-            },
-        }
-    }
-
     /// An `application/x-www-form-urlencoded` body.
     pub fn form(self, fields: &[(&str, &str)]) -> Self {
         let body = url::form_urlencoded::Serializer::new(String::new())
@@ -345,9 +326,6 @@ impl RequestBuilder<'_> {
     }
 
     pub async fn send(self) -> Result<Response, HttpError> {
-        if let Some(error) = self.error {
-            return Err(error);
-        }
         let request = self
             .builder
             .body(Full::new(self.body))

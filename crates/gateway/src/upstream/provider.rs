@@ -104,7 +104,7 @@ fn json<'a>(
         }
     })?;
     Ok(builder
-        .header(::http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::CONTENT_TYPE, "application/json")
         .body(bytes))
 }
 

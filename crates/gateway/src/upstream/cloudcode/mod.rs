@@ -22,7 +22,7 @@ pub struct CloudCode {
     config: CloudCodeConfig,
     /// `{endpoint}:streamGenerateContent?alt=sse` per endpoint, parsed once:
     /// every proxied request posts there, and parsing a URL is not free.
-    stream_urls: Vec<Option<::http::Uri>>,
+    stream_urls: Vec<Option<http::Uri>>,
 }
 
 /// The method every proxied request calls.
@@ -35,7 +35,7 @@ impl CloudCode {
             .iter()
             .map(|endpoint| {
                 let (method, query) = STREAM_METHOD;
-                ::http::Uri::try_from(format!("{endpoint}:{method}{query}")).ok()
+                http::Uri::try_from(format!("{endpoint}:{method}{query}")).ok()
             })
             .collect();
         Self {
@@ -72,8 +72,8 @@ impl CloudCode {
             };
             let sent = request
                 .bearer_auth(token.expose_secret())
-                .header(::http::header::CONTENT_TYPE, "application/json")
-                .header(::http::header::USER_AGENT, &self.config.user_agent)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .header(http::header::USER_AGENT, &self.config.user_agent)
                 .body(body.clone())
                 .send()
                 .await;
