@@ -251,14 +251,32 @@ async fn socks5(target: SocketAddr) -> (SocketAddr, mpsc::UnboundedReceiver<Stri
         let mut request = [0u8; 4];
         client.read_exact(&mut request).await.unwrap();
         assert_eq!(request[..2], [5, 1], "a CONNECT command");
-        assert_eq!(request[3], 3, "a domain name, resolved by the proxy");
-        let mut len = [0u8; 1];
-        client.read_exact(&mut len).await.unwrap();
-        let mut name = vec![0u8; len[0] as usize + 2];
-        client.read_exact(&mut name).await.unwrap();
-        let port = u16::from_be_bytes([name[name.len() - 2], name[name.len() - 1]]);
-        name.truncate(name.len() - 2);
-        tx.send(format!("{}:{port}", String::from_utf8(name).unwrap()))
+        let host = match request[3] {
+            // A domain name, for the proxy to resolve.
+            3 => {
+                let mut len = [0u8; 1];
+                client.read_exact(&mut len).await.unwrap();
+                let mut name = vec![0u8; len[0] as usize];
+                client.read_exact(&mut name).await.unwrap();
+                String::from_utf8(name).unwrap()
+            }
+            // An IPv4 address the client resolved.
+            1 => {
+                let mut ip = [0u8; 4];
+                client.read_exact(&mut ip).await.unwrap();
+                std::net::Ipv4Addr::from(ip).to_string()
+            }
+            // An IPv6 address the client resolved.
+            4 => {
+                let mut ip = [0u8; 16];
+                client.read_exact(&mut ip).await.unwrap();
+                format!("[{}]", std::net::Ipv6Addr::from(ip))
+            }
+            other => panic!("address type {other}"),
+        };
+        let mut port = [0u8; 2];
+        client.read_exact(&mut port).await.unwrap();
+        tx.send(format!("{host}:{}", u16::from_be_bytes(port)))
             .unwrap();
         client
             .write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0])
@@ -283,6 +301,75 @@ async fn socks5h_proxies_are_asked_for_the_host_name() {
     assert_eq!(response.status(), 200);
     assert_eq!(asked.recv().await.unwrap(), "upstream.test:8080");
     // Through SOCKS the request goes in origin form, as to the server itself.
+    assert_eq!(
+        seen.recv().await.unwrap().request_line(),
+        "GET /v1/models HTTP/1.1"
+    );
+}
+
+#[tokio::test]
+async fn socks5_proxies_are_given_an_address_resolved_here() {
+    let (origin_addr, mut seen) = origin(OK).await;
+    let (proxy, mut asked) = socks5(origin_addr).await;
+    let http = client(Matcher::builder().all(format!("socks5://{proxy}")).build());
+    let response = http
+        .get("http://localhost:8080/v1/models")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // localhost, resolved here: 127.0.0.1 or ::1, whichever comes first.
+    let asked = asked.recv().await.unwrap();
+    assert!(
+        asked
+            .parse::<SocketAddr>()
+            .is_ok_and(|a| a.ip().is_loopback() && a.port() == 8080),
+        "{asked}"
+    );
+    assert_eq!(
+        seen.recv().await.unwrap().request_line(),
+        "GET /v1/models HTTP/1.1"
+    );
+}
+
+#[tokio::test]
+async fn socks4a_proxies_are_asked_for_the_host_name() {
+    let (origin_addr, mut seen) = origin(OK).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = listener.local_addr().unwrap();
+    let asked = tokio::spawn(async move {
+        let (mut client, _) = listener.accept().await.unwrap();
+        // VN 4, CONNECT, port, 0.0.0.x (a name follows), user id, NUL, name, NUL.
+        let mut head = [0u8; 8];
+        client.read_exact(&mut head).await.unwrap();
+        assert_eq!(head[..2], [4, 1], "a SOCKS4 CONNECT");
+        assert_eq!(head[4..7], [0, 0, 0], "the 4a form: the proxy resolves");
+        let port = u16::from_be_bytes([head[2], head[3]]);
+        let mut rest = Vec::new();
+        while rest.iter().filter(|&&b| b == 0).count() < 2 {
+            let mut byte = [0u8; 1];
+            client.read_exact(&mut byte).await.unwrap();
+            rest.push(byte[0]);
+        }
+        let name = rest.split(|&b| b == 0).nth(1).unwrap().to_vec();
+        client
+            .write_all(&[0, 0x5a, 0, 0, 0, 0, 0, 0])
+            .await
+            .unwrap();
+        let mut upstream = TcpStream::connect(origin_addr).await.unwrap();
+        tokio::spawn(async move {
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+        });
+        format!("{}:{port}", String::from_utf8(name).unwrap())
+    });
+    let http = client(Matcher::builder().all(format!("socks4a://{proxy}")).build());
+    let response = http
+        .get("http://upstream.test:8080/v1/models")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(asked.await.unwrap(), "upstream.test:8080");
     assert_eq!(
         seen.recv().await.unwrap().request_line(),
         "GET /v1/models HTTP/1.1"
