@@ -23,7 +23,8 @@ pub struct Gateway {
 
 const LOG_LINES: usize = 40;
 
-/// The config file: log level `warn`, except for the start-up line.
+/// The config file: log level `warn`, except for the start-up line; Cloud Code
+/// and OAuth at the stand-in, and the stand-in's OpenAI route as a provider.
 pub fn config_toml(standin: u16) -> String {
     let base = format!("http://127.0.0.1:{standin}");
     format!(
@@ -40,9 +41,21 @@ token_url = "{base}/token"
 userinfo_url = "{base}/userinfo"
 client_id = "bench-client.apps.googleusercontent.com"
 client_secret = "bench-secret"
+
+# The same-protocol lane: OpenAI chat in, an OpenAI-compatible provider out.
+[[providers]]
+id = "standin"
+kind = "openai"
+base_url = "{base}/v1"
+api_keys = ["bench-key"]
+models = ["{PROVIDER_MODELS}"]
+dispatch = "exclusive"
 "#
     )
 }
+
+/// The model names the stand-in serves as an OpenAI-compatible provider.
+pub const PROVIDER_MODELS: &str = "oai-*";
 
 /// `accounts` accounts whose refresh token `rt-<i>` becomes access token `at-<i>`.
 pub fn accounts_json(accounts: usize) -> String {

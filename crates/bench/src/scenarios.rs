@@ -11,6 +11,8 @@ use crate::stats::contains;
 
 /// Tokens in a non-streamed answer, chunks in a streamed one, and their pace.
 pub const UNARY_MODEL: &str = "bench-n3-p0";
+/// The same answer from the provider the gateway's config names (`oai-*`).
+pub const PROVIDER_MODEL: &str = "oai-bench-n3-p0";
 pub const STREAM_CHUNKS: usize = 20;
 pub const STREAM_PACE_US: u64 = 1_000;
 /// A stream whose second chunk comes after an hour: held open for the memory lane.
@@ -158,15 +160,25 @@ pub fn all() -> Vec<Scenario> {
         peer: false,
     };
     let openai_small = json!({"model": UNARY_MODEL, "messages": [{"role": "user", "content": HELLO}], "max_tokens": 16});
+    let openai_provider = json!({"model": PROVIDER_MODEL, "messages": [{"role": "user", "content": HELLO}], "max_tokens": 16});
     let openai_big = openai_conversation(UNARY_MODEL, 100_000);
     let anthropic_big = anthropic_conversation(UNARY_MODEL, 100_000);
     vec![
         Scenario {
+            name: "openai-to-openai",
+            title: "OpenAI chat to an OpenAI-compatible provider, non-stream, small body (same protocol in and out)".into(),
+            bodies: vec![bytes(&openai_provider)],
+            rates: vec![100.0, 500.0, 1_000.0, 2_000.0],
+            quick_rates: vec![1_000.0],
+            peer: true,
+            ..base.clone()
+        },
+        Scenario {
             name: "openai-chat",
-            title: "OpenAI chat, non-stream, small body (3 tokens)".into(),
+            title: "OpenAI chat to Cloud Code, non-stream, small body (3 tokens)".into(),
             bodies: vec![bytes(&openai_small)],
             rates: vec![100.0, 500.0, 1_000.0, 2_000.0],
-            quick_rates: vec![200.0, 1_000.0],
+            quick_rates: vec![200.0],
             peer: true,
             ..base.clone()
         },
@@ -405,6 +417,28 @@ mod tests {
             assert!(v["tools"].as_array().unwrap().len() == TOOLS.len());
             assert!(!String::from_utf8_lossy(&body).contains("tok "));
         }
+    }
+
+    #[test]
+    fn the_same_protocol_lane_asks_the_provider_and_the_others_cloud_code() {
+        let s = all();
+        let lane = s.iter().find(|s| s.name == "openai-to-openai").unwrap();
+        let model = crate::standin::str_field(&lane.bodies[0], "model").unwrap();
+        let prefix = crate::gateway::PROVIDER_MODELS.strip_suffix('*').unwrap();
+        assert!(model.starts_with(prefix));
+        for other in s.iter().filter(|s| s.name != "openai-to-openai") {
+            let model = crate::standin::str_field(&other.bodies[0], "model").unwrap_or_default();
+            assert!(
+                !model.starts_with(prefix),
+                "{} would go to the provider",
+                other.name
+            );
+        }
+        let config = crate::gateway::config_toml(1);
+        assert!(config.contains(&format!(
+            "models = [\"{}\"]",
+            crate::gateway::PROVIDER_MODELS
+        )));
     }
 
     #[test]
