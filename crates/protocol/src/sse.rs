@@ -105,7 +105,7 @@ impl SseParser {
                 chunk = &chunk[1..];
             }
         }
-        while let Some(pos) = chunk.iter().position(|&b| b == b'\n' || b == b'\r') {
+        while let Some(pos) = memchr::memchr2(b'\n', b'\r', chunk) {
             let (head, tail) = chunk.split_at(pos);
             let terminator = tail[0];
             let mut rest = &tail[1..];
@@ -173,7 +173,7 @@ impl SseParser {
         if line[0] == b':' {
             return; // comment
         }
-        let (field, value) = match line.iter().position(|&b| b == b':') {
+        let (field, value) = match memchr::memchr(b':', line) {
             Some(colon) => {
                 let value = &line[colon + 1..];
                 let value = value.strip_prefix(b" ").unwrap_or(value);
@@ -187,11 +187,11 @@ impl SseParser {
                     self.data.push('\n');
                 }
                 self.has_data = true;
-                self.data.push_str(&String::from_utf8_lossy(value));
+                self.data.push_str(&text(value));
             }
-            b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
+            b"event" => self.event = Some(text(value).into_owned()),
             b"id" if !value.contains(&0) => {
-                self.last_id = Some(String::from_utf8_lossy(value).into_owned());
+                self.last_id = Some(text(value).into_owned());
             }
             // `retry` and unknown fields are ignored.
             _ => {}
@@ -209,6 +209,15 @@ impl SseParser {
             data: std::mem::take(&mut self.data),
             id: self.last_id.clone(),
         });
+    }
+}
+
+/// A field's value as text, invalid UTF-8 replaced. The strict check comes
+/// first: it reads ASCII a word at a time, the lossy one a byte at a time.
+fn text(value: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(value) {
+        Ok(text) => text.into(),
+        Err(_) => String::from_utf8_lossy(value),
     }
 }
 
