@@ -30,7 +30,10 @@
 //! `[DONE]`, so that client encoders close the message with the usage. A stream
 //! that ends without `[DONE]` must be closed with [`OpenAiChunkDecoder::finish`].
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::decode_anthropic_stream::{body_message, cut};
@@ -40,14 +43,17 @@ use crate::ir::{
     ContentBlock, FinishReason, Response, StreamError, StreamEvent, Usage, parse_arguments,
 };
 
+// The wire types borrow their strings from the chunk's text where they can
+// (no escapes): a chunk's id, model and content are read once and mostly
+// dropped, and a stream has one chunk per token.
 #[derive(Debug, Default, Deserialize)]
-struct Chunk {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    model: Option<String>,
-    #[serde(default)]
-    choices: Option<Vec<Choice>>,
+struct Chunk<'a> {
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    choices: Option<Vec<Choice<'a>>>,
     #[serde(default)]
     usage: Option<WireUsage>,
     #[serde(default)]
@@ -55,50 +61,100 @@ struct Chunk {
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct Choice {
+struct Choice<'a> {
     #[serde(default)]
     index: Option<u32>,
-    #[serde(default)]
-    delta: Option<Delta>,
+    #[serde(default, borrow)]
+    delta: Option<Delta<'a>>,
     /// Whole answers, and servers that send `message` in chunks.
-    #[serde(default)]
-    message: Option<Delta>,
-    #[serde(default)]
-    finish_reason: Option<String>,
+    #[serde(default, borrow)]
+    message: Option<Delta<'a>>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct Delta {
-    #[serde(default)]
-    content: Option<Value>,
-    #[serde(default)]
-    reasoning_content: Option<Value>,
-    #[serde(default)]
-    reasoning: Option<Value>,
-    #[serde(default)]
-    refusal: Option<Value>,
-    #[serde(default)]
-    tool_calls: Option<Vec<ToolCallDelta>>,
-    #[serde(default)]
-    function_call: Option<FunctionDelta>,
+struct Delta<'a> {
+    #[serde(default, borrow)]
+    content: Text<'a>,
+    #[serde(default, borrow)]
+    reasoning_content: Text<'a>,
+    #[serde(default, borrow)]
+    reasoning: Text<'a>,
+    #[serde(default, borrow)]
+    refusal: Text<'a>,
+    #[serde(default, borrow)]
+    tool_calls: Option<Vec<ToolCallDelta<'a>>>,
+    #[serde(default, borrow)]
+    function_call: Option<FunctionDelta<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct ToolCallDelta {
+struct ToolCallDelta<'a> {
     #[serde(default)]
     index: Option<u32>,
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    function: Option<FunctionDelta>,
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    function: Option<FunctionDelta<'a>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct FunctionDelta {
-    #[serde(default)]
-    name: Option<String>,
+#[derive(Debug, Default, Deserialize, Clone)]
+struct FunctionDelta<'a> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
     #[serde(default)]
     arguments: Option<Value>,
+}
+
+/// A text field, read leniently: a string is kept (borrowed when it has no
+/// escapes); `null`, numbers, booleans, lists and objects are none.
+#[derive(Debug, Default)]
+struct Text<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Lenient<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Lenient<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'a>, E> {
+                Ok(Text(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'a>, E> {
+                Ok(Text(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Text<'a>, E> {
+                Ok(Text(Some(Cow::Owned(v))))
+            }
+            fn visit_unit<E>(self) -> Result<Text<'a>, E> {
+                Ok(Text(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Text<'a>, E> {
+                Ok(Text(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Text<'a>, E> {
+                Ok(Text(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Text<'a>, E> {
+                Ok(Text(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Text<'a>, E> {
+                Ok(Text(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text<'a>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Text<'a>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+        }
+        d.deserialize_any(Lenient(std::marker::PhantomData))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,9 +194,14 @@ fn usage_from(u: &WireUsage) -> Usage {
     }
 }
 
-/// A string field's text (`null` and non-strings are none).
-fn text(v: &Option<Value>) -> Option<&str> {
-    v.as_ref().and_then(Value::as_str).filter(|s| !s.is_empty())
+/// A string field as an owned string, when it is not empty.
+fn owned(v: &Option<Cow<'_, str>>) -> Option<String> {
+    v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// A text field's text, when it is a non-empty string.
+fn text<'t>(v: &'t Text<'_>) -> Option<&'t str> {
+    v.0.as_deref().filter(|s| !s.is_empty())
 }
 
 /// An argument fragment: a string as is; an object (some servers) as JSON.
@@ -254,10 +315,10 @@ impl OpenAiChunkDecoder {
         }
         if !self.started {
             self.started = true;
-            self.response_id = chunk.id.clone().filter(|s| !s.is_empty());
+            self.response_id = owned(&chunk.id);
             out.push(StreamEvent::Start {
                 id: self.response_id.clone(),
-                model: chunk.model.clone().filter(|s| !s.is_empty()),
+                model: owned(&chunk.model),
             });
         }
         let choices = chunk.choices.unwrap_or_default();
@@ -529,7 +590,7 @@ pub fn openai_error_kind(status: u16, body: &[u8]) -> (ErrorKind, String) {
 /// Decode a whole (non-streamed) `chat.completion`. An error body, or one with
 /// no choice, is an `Err`.
 pub fn decode_openai_chat_completion(body: &[u8]) -> Result<Response, StreamError> {
-    let chunk: Chunk = serde_json::from_slice(body).map_err(|e| {
+    let chunk: Chunk = parse_body(body).map_err(|e| {
         StreamError::new(
             ErrorKind::Upstream,
             format!("malformed upstream answer: {e}"),
@@ -578,20 +639,19 @@ pub fn decode_openai_chat_completion(body: &[u8]) -> Result<Response, StreamErro
             };
             calls += 1;
             content.push(ContentBlock::ToolCall {
-                id: call
-                    .id
-                    .clone()
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or_else(|| format!("call_{calls}")),
-                name: function.and_then(|f| f.name.clone()).unwrap_or_default(),
+                id: owned(&call.id).unwrap_or_else(|| format!("call_{calls}")),
+                name: function
+                    .and_then(|f| f.name.as_deref())
+                    .unwrap_or_default()
+                    .to_owned(),
                 arguments,
                 signature: None,
             });
         }
     }
     Ok(Response {
-        id: chunk.id.filter(|s| !s.is_empty()),
-        model: chunk.model.filter(|s| !s.is_empty()),
+        id: owned(&chunk.id),
+        model: owned(&chunk.model),
         finish_reason: choice
             .finish_reason
             .as_deref()

@@ -90,6 +90,40 @@ fn text_reasoning_and_usage_after_the_finish() {
 }
 
 #[test]
+fn text_fields_are_read_leniently_and_escaped_text_is_kept() {
+    let (events, finished) = decode(
+        &[
+            json!({"id": "chat\"é", "model": "m\n1",
+                   "choices": [{"index": 0, "delta": {"role": "assistant", "content": null}}]}),
+            // Non-strings where text goes (some servers send parts or flags) are skipped.
+            chunk(
+                json!({"content": [{"type": "text", "text": "x"}], "reasoning": 7, "refusal": {"a": [1]}}),
+                None,
+            ),
+            chunk(
+                json!({"content": "line\nnext \"q\" é", "reasoning_content": true}),
+                None,
+            ),
+            chunk(json!({"content": "plain"}), Some("stop")),
+        ],
+        true,
+    );
+    assert!(finished);
+    assert_eq!(
+        events,
+        vec![
+            StreamEvent::Start {
+                id: Some("chat\"é".into()),
+                model: Some("m\n1".into()),
+            },
+            StreamEvent::TextDelta("line\nnext \"q\" é".into()),
+            StreamEvent::TextDelta("plain".into()),
+            StreamEvent::Finish(FinishReason::Stop),
+        ]
+    );
+}
+
+#[test]
 fn the_first_call_streams_and_the_others_follow_whole() {
     let (events, _) = decode(
         &[
