@@ -2,7 +2,6 @@
 //! Code's specifics: warm-up requests answered locally, background housekeeping
 //! optionally routed to a cheaper model, telemetry accepted and dropped.
 
-use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue};
@@ -19,7 +18,7 @@ use uplink_protocol::translate::{
 
 use super::ApiError;
 use super::body::RawBody;
-use super::respond::{Ctx, answer_headers, new_id, stream_error, stream_response};
+use super::respond::{Ctx, Json, answer_headers, new_id, stream_error, stream_response};
 use super::stream::EventLines;
 use crate::proxy::relay::ClientEncoder;
 use crate::proxy::{self, Commit, relay};

@@ -1,7 +1,6 @@
 //! Gemini `generateContent`, `streamGenerateContent` and `countTokens`, under
 //! both `/v1beta/models/…` and `/v1/models/…` (google-genai uses v1).
 
-use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -12,7 +11,7 @@ use uplink_protocol::translate::{
 
 use super::ApiError;
 use super::body::RawBody;
-use super::respond::{Ctx, answer_headers, stream_error, stream_response};
+use super::respond::{Ctx, Json, answer_headers, stream_error, stream_response};
 use super::stream::{DataLines, JsonArray};
 use crate::proxy::{self, relay};
 use crate::state::AppState;

@@ -1,6 +1,5 @@
 //! OpenAI Chat Completions and legacy Completions: decode, dispatch, encode.
 
-use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use uplink_protocol::error::Dialect;
@@ -12,7 +11,7 @@ use uplink_protocol::translate::{
 
 use super::ApiError;
 use super::body::RawBody;
-use super::respond::{Ctx, answer_headers, new_id, stream_error, stream_response, unix_now};
+use super::respond::{Ctx, Json, answer_headers, new_id, stream_error, stream_response, unix_now};
 use super::stream::{DataLines, PayloadEncoder};
 use crate::proxy::{self, relay};
 use crate::state::AppState;

@@ -81,6 +81,39 @@ pub fn answer_headers(answer: &Answer) -> HeaderMap {
     headers
 }
 
+/// A whole JSON answer, written by `uplink_protocol::json`: serde_json's bytes,
+/// with strings scanned a word at a time instead of a byte at a time. A value
+/// that cannot be written is a 500, as with axum's `Json`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+/// Room for a small answer without regrowth.
+const ANSWER_CAPACITY: usize = 1024;
+
+impl<T: serde::Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        match uplink_protocol::json::to_vec_with_capacity(&self.0, ANSWER_CAPACITY) {
+            Ok(body) => (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response(),
+            Err(e) => (
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                )],
+                format!("cannot encode the answer: {e}"),
+            )
+                .into_response(),
+        }
+    }
+}
+
 /// A streaming response: SSE or (for Gemini without `alt=sse`) a JSON array.
 pub fn stream_response(headers: HeaderMap, content_type: &'static str, body: Body) -> Response {
     let mut response = (headers, body).into_response();
@@ -106,4 +139,45 @@ pub fn unix_now() -> u64 {
 /// A random id with a protocol's prefix (`chatcmpl-…`, `msg_…`).
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}{:024x}", rand::random::<u128>() >> 32)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    async fn read(response: Response) -> (http::StatusCode, String, Vec<u8>) {
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, content_type, body.to_vec())
+    }
+
+    #[tokio::test]
+    async fn a_json_answer_is_serde_jsons_bytes() {
+        let value = serde_json::json!({
+            "text": "a \"quoted\"\nline\tend é \u{1}", "n": [1, -2.5, 1e300], "none": null, "t": true
+        });
+        let (status, content_type, body) = read(Json(&value).into_response()).await;
+        assert_eq!(status, http::StatusCode::OK);
+        assert_eq!(content_type, "application/json");
+        assert_eq!(body, serde_json::to_vec(&value).unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_cannot_be_written_is_a_500() {
+        let value = BTreeMap::from([(vec![1u8], 1)]);
+        let (status, content_type, body) = read(Json(&value).into_response()).await;
+        assert_eq!(status, http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(content_type.starts_with("text/plain"));
+        assert!(String::from_utf8_lossy(&body).starts_with("cannot encode the answer"));
+    }
 }

@@ -1,6 +1,5 @@
 //! OpenAI Responses (`/v1/responses`, `/responses`): what Codex CLI speaks.
 
-use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use uplink_protocol::error::{Dialect, ErrorKind};
@@ -10,7 +9,7 @@ use uplink_protocol::translate::{
 
 use super::ApiError;
 use super::body::RawBody;
-use super::respond::{Ctx, answer_headers, new_id, stream_error, stream_response, unix_now};
+use super::respond::{Ctx, Json, answer_headers, new_id, stream_error, stream_response, unix_now};
 use super::stream::EventLines;
 use crate::proxy::{self, Commit, relay};
 use crate::state::AppState;
