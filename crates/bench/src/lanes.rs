@@ -466,13 +466,18 @@ mod tests {
     #[test]
     fn whole_answers_get_an_idle_lane_and_streams_do_not() {
         let plan = Plan::new(false);
-        let kinds: Vec<LaneKind> = plan
-            .lanes(&scenario("openai-chat"), &[])
-            .iter()
-            .map(Lane::kind)
-            .collect();
+        let kinds = |name| -> Vec<LaneKind> {
+            plan.lanes(&scenario(name), &[])
+                .iter()
+                .map(Lane::kind)
+                .collect()
+        };
         use LaneKind::*;
-        assert_eq!(kinds, [Serial, Idle, Open, Open, Open, Open, Saturation]);
+        assert_eq!(
+            kinds("openai-to-openai"),
+            [Serial, Idle, Open, Open, Open, Open, Saturation]
+        );
+        assert_eq!(kinds("openai-chat"), [Serial, Idle, Open, Saturation]);
         assert_eq!(
             plan.lanes(&scenario("openai-chat"), &[])[1],
             Lane::Idle {
