@@ -124,7 +124,7 @@ impl GeminiStreamDecoder {
                 self.push_part(part, out);
             }
         }
-        if let Some(usage) = chunk.usage_metadata.as_ref().map(usage_from)
+        if let Some(usage) = chunk.usage_metadata.as_deref().map(usage_from)
             && self.last_usage != Some(usage)
         {
             self.last_usage = Some(usage);

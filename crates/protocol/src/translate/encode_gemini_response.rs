@@ -133,7 +133,7 @@ pub fn encode_gemini_response(resp: &Response, model: &str) -> GenerateContentRe
                 .unwrap_or(GeminiFinishReason::Stop),
         );
     }
-    out.usage_metadata = Some(gemini_usage(&resp.usage));
+    out.usage_metadata = Some(Box::new(gemini_usage(&resp.usage)));
     out
 }
 
@@ -273,7 +273,7 @@ impl GeminiChunkEncoder {
                     .unwrap_or(GeminiFinishReason::Stop),
             );
         }
-        last.usage_metadata = self.usage.as_ref().map(gemini_usage);
+        last.usage_metadata = self.usage.as_ref().map(|u| Box::new(gemini_usage(u)));
         if let Ok(text) = serde_json::to_string(&last) {
             out.push(text);
         }
