@@ -45,7 +45,8 @@ use crate::ir::{
 
 // The wire types borrow their strings from the chunk's text where they can
 // (no escapes): a chunk's id, model and content are read once and mostly
-// dropped, and a stream has one chunk per token.
+// dropped, and a stream has one chunk per token. Rare members are boxed:
+// serde's derived code moves each struct by value as it builds it.
 #[derive(Debug, Default, Deserialize)]
 struct Chunk<'a> {
     #[serde(default, borrow)]
@@ -55,9 +56,9 @@ struct Chunk<'a> {
     #[serde(default, borrow)]
     choices: Option<Vec<Choice<'a>>>,
     #[serde(default)]
-    usage: Option<WireUsage>,
+    usage: Option<Box<WireUsage>>,
     #[serde(default)]
-    error: Option<Value>,
+    error: Option<Box<Value>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,7 +69,7 @@ struct Choice<'a> {
     delta: Option<Delta<'a>>,
     /// Whole answers, and servers that send `message` in chunks.
     #[serde(default, borrow)]
-    message: Option<Delta<'a>>,
+    message: Option<Box<Delta<'a>>>,
     #[serde(default, borrow)]
     finish_reason: Option<Cow<'a, str>>,
 }
@@ -86,7 +87,7 @@ struct Delta<'a> {
     #[serde(default, borrow)]
     tool_calls: Option<Vec<ToolCallDelta<'a>>>,
     #[serde(default, borrow)]
-    function_call: Option<FunctionDelta<'a>>,
+    function_call: Option<Box<FunctionDelta<'a>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -327,7 +328,7 @@ impl OpenAiChunkDecoder {
             .find(|c| c.index.unwrap_or(0) == 0)
             .or_else(|| choices.first());
         if let Some(choice) = choice {
-            if let Some(delta) = choice.delta.as_ref().or(choice.message.as_ref()) {
+            if let Some(delta) = choice.delta.as_ref().or(choice.message.as_deref()) {
                 self.push_delta(delta, out);
             }
             if let Some(reason) = choice.finish_reason.as_deref().filter(|r| !r.is_empty()) {
@@ -337,7 +338,7 @@ impl OpenAiChunkDecoder {
                 }
             }
         }
-        if let Some(usage) = chunk.usage.as_ref().map(usage_from) {
+        if let Some(usage) = chunk.usage.as_deref().map(usage_from) {
             if self.last_usage != Some(usage) {
                 self.last_usage = Some(usage);
                 out.push(StreamEvent::Usage(usage));
@@ -612,7 +613,7 @@ pub fn decode_openai_chat_completion(body: &[u8]) -> Result<Response, StreamErro
     };
     let mut content = Vec::new();
     let mut calls = 0u32;
-    if let Some(m) = choice.message.as_ref().or(choice.delta.as_ref()) {
+    if let Some(m) = choice.message.as_deref().or(choice.delta.as_ref()) {
         if let Some(t) = text(&m.reasoning_content).or_else(|| text(&m.reasoning)) {
             content.push(ContentBlock::Thinking {
                 text: t.to_owned(),
@@ -658,7 +659,7 @@ pub fn decode_openai_chat_completion(body: &[u8]) -> Result<Response, StreamErro
             .filter(|r| !r.is_empty())
             .map(|r| finish_reason(r, calls > 0)),
         content,
-        usage: chunk.usage.as_ref().map(usage_from).unwrap_or_default(),
+        usage: chunk.usage.as_deref().map(usage_from).unwrap_or_default(),
     })
 }
 
