@@ -15,6 +15,7 @@ use crate::config::providers::ProviderKind;
 use crate::state::AppState;
 use crate::upstream::cloudcode::read_json;
 use crate::upstream::http::{MAX_ANSWER_BYTES, read_body};
+use crate::upstream::provider;
 
 /// The number of prompt tokens `request` would cost on `upstream_model`, for a
 /// client of `dialect`.
@@ -70,18 +71,10 @@ async fn provider_count(
             obj.remove(field);
         }
     }
-    let secret = key.key.as_ref()?.key.expose_secret().to_owned();
-    let response = state
-        .upstreams()
-        .http
-        .post(format!("{}/v1/messages/count_tokens", config.base_url))
-        .header("x-api-key", secret)
-        .header("anthropic-version", "2023-06-01")
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(serde_json::to_vec(&body).ok()?)
-        .send()
-        .await
-        .ok()?;
+    let secret = key.key.as_ref()?.key.expose_secret();
+    let url = format!("{}/v1/messages/count_tokens", config.base_url);
+    let request = provider::anthropic_post(&state.upstreams().http, url, secret);
+    let response = provider::json(request, &body).ok()?.send().await.ok()?;
     if !response.status().is_success() {
         tracing::debug!(provider = %config.id, status = response.status().as_u16(), "provider count_tokens failed; counting elsewhere");
         return None;

@@ -54,12 +54,7 @@ pub async fn send(
             let url = format!("{}/v1/messages", provider.base_url);
             let decoder = AnthropicStreamDecoder::new(model);
             (
-                json(
-                    http.post(url)
-                        .header("x-api-key", secret)
-                        .header("anthropic-version", ANTHROPIC_VERSION),
-                    &body,
-                )?,
+                json(anthropic_post(http, url, secret), &body)?,
                 Box::new(move |r| stream::events(r, decoder)),
             )
         }
@@ -91,8 +86,15 @@ pub async fn send(
     Err(classify(provider.kind, status, &body, retry))
 }
 
+/// A POST to an Anthropic-compatible provider, with its key and API version.
+pub fn anthropic_post<'a>(http: &'a Http, url: String, secret: &str) -> RequestBuilder<'a> {
+    http.post(url)
+        .header("x-api-key", secret)
+        .header("anthropic-version", ANTHROPIC_VERSION)
+}
+
 /// `body` as the request's JSON body.
-fn json<'a>(
+pub fn json<'a>(
     builder: RequestBuilder<'a>,
     body: &impl serde::Serialize,
 ) -> Result<RequestBuilder<'a>, UpstreamError> {
