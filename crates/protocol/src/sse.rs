@@ -296,6 +296,20 @@ mod tests {
     }
 
     #[test]
+    fn invalid_utf8_is_replaced_and_split_characters_are_joined() {
+        let input: &[u8] = b"event: a\xffb\nid: i\xfe\ndata: x\xc3\xa9\xffy\n\n";
+        let expected = vec![ev(
+            Some("a\u{fffd}b"),
+            "x\u{e9}\u{fffd}y",
+            Some("i\u{fffd}"),
+        )];
+        assert_eq!(parse_all(&[input]), expected);
+        // "é" split between two chunks is one character, not two replacements.
+        let cut = input.iter().position(|&b| b == 0xc3).unwrap() + 1;
+        assert_eq!(parse_all(&[&input[..cut], &input[cut..]]), expected);
+    }
+
+    #[test]
     fn handles_every_line_ending() {
         let expected = vec![
             ev(None, "a", None),
