@@ -108,10 +108,10 @@ pub enum CloudCodeChunk {
 /// `GenerateContentResponse` (tolerated), or an error body.
 pub fn unwrap_response(data: &[u8]) -> Result<CloudCodeChunk, serde_json::Error> {
     // One pass, no buffering: the envelope's fields and a bare response's fields
-    // side by side.
-    // The answer is parsed straight into its box, and the rare members stay
-    // boxed: serde's derived code moves the probe by value several times, and
-    // at ~650 bytes unboxed that copying was a seventh of a chunk's parse.
+    // side by side. The answer is parsed straight into its box and the rare
+    // members are boxed too: serde's derived code moves the probe by value
+    // several times, and at ~650 bytes unboxed that copying was a seventh of a
+    // chunk's parse.
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Probe {
