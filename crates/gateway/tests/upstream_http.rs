@@ -5,11 +5,12 @@
 
 use std::net::SocketAddr;
 
+use bytes::Bytes;
 use hyper_util::client::proxy::matcher::Matcher;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use uplink_gateway::upstream::http::{BuildError, Http, HttpError, read_body};
+use uplink_gateway::upstream::http::{Body, BuildError, Http, HttpError, read_body};
 
 const OK: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: close\r\n\r\n{\"ok\":true}";
 
@@ -118,6 +119,42 @@ async fn a_direct_request_carries_its_headers_the_defaults_and_the_body() {
     assert_eq!(seen.header("accept"), Some("*/*"));
     assert!(seen.header("user-agent").unwrap().starts_with("uplink/"));
     assert_eq!(seen.body, br#"{"hello":1}"#);
+}
+
+#[tokio::test]
+async fn a_body_in_two_parts_arrives_whole_in_order_with_its_length() {
+    let (addr, mut seen) = origin(OK).await;
+    let http = client(no_proxies());
+    let rest = Bytes::from(format!(
+        r#""model":"m","request":"{}"}}"#,
+        "x".repeat(100_000)
+    ));
+    let body = Body::new(Bytes::from_static(br#"{"project":"p","#), rest);
+    let length = body.len();
+    let response = http
+        .post(format!("http://{addr}/v1internal:streamGenerateContent"))
+        .body_parts(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let first = seen.recv().await.unwrap();
+    assert_eq!(
+        first.header("content-length"),
+        Some(length.to_string().as_str())
+    );
+    assert_eq!(first.header("transfer-encoding"), None);
+    let sent: serde_json::Value = serde_json::from_slice(&first.body).unwrap();
+    assert_eq!(sent["project"], "p");
+    assert_eq!(sent["request"].as_str().map(str::len), Some(100_000));
+    // The parts are shared, not used up: the same body is sent again whole.
+    http.post(format!("http://{addr}/again"))
+        .body_parts(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seen.recv().await.unwrap().body.len(), length);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -15,7 +15,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
-use uplink_gateway::upstream::http::{Http, HttpError, install_crypto_provider, read_body};
+use uplink_gateway::upstream::http::{Body, Http, HttpError, install_crypto_provider, read_body};
 
 fn localhost_cert() -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
@@ -24,7 +24,7 @@ fn localhost_cert() -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
 }
 
 /// A TLS server for `localhost` offering `alpn`; every answer names the HTTP
-/// version and path it was asked with. Returns its port and certificate.
+/// version and path it was asked with, and repeats the body it was sent. Returns its port and certificate.
 async fn tls_server(alpn: &[&[u8]]) -> (u16, CertificateDer<'static>) {
     install_crypto_provider();
     let (cert, key) = localhost_cert();
@@ -47,7 +47,12 @@ async fn tls_server(alpn: &[&[u8]]) -> (u16, CertificateDer<'static>) {
                 let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
                 let io = TokioIo::new(tls);
                 let answer = service_fn(|req: http::Request<hyper::body::Incoming>| async move {
-                    let text = format!("{:?} {}", req.version(), req.uri().path());
+                    let mut text = format!("{:?} {}", req.version(), req.uri().path());
+                    let body = req.into_body().collect().await.unwrap().to_bytes();
+                    if !body.is_empty() {
+                        text.push(' ');
+                        text.push_str(std::str::from_utf8(&body).unwrap());
+                    }
                     Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from(text))))
                 });
                 if h2 {
@@ -100,6 +105,33 @@ async fn https_uses_http1_when_the_server_offers_only_that() {
     let (version, text) = get_text(&http, &format!("https://localhost:{port}/v1/models")).await;
     assert_eq!(version, http::Version::HTTP_11);
     assert_eq!(text, "HTTP/1.1 /v1/models");
+}
+
+#[tokio::test]
+async fn a_body_in_two_parts_is_sent_whole_over_http2_and_http1() {
+    let rest = format!(r#""request":"{}"}}"#, "x".repeat(50_000));
+    for (alpn, version) in [
+        (&[&b"h2"[..], b"http/1.1"][..], "HTTP/2.0"),
+        (&[&b"http/1.1"[..]][..], "HTTP/1.1"),
+    ] {
+        let (port, cert) = tls_server(alpn).await;
+        let http = trusting(&cert, Matcher::builder().build());
+        let body = Body::new(
+            Bytes::from_static(b"{\"project\":\"p\","),
+            Bytes::from(rest.clone()),
+        );
+        let response = http
+            .post(format!("https://localhost:{port}/v1internal"))
+            .body_parts(body)
+            .send()
+            .await
+            .unwrap();
+        let text = read_body(response, 100_000).await.unwrap();
+        assert_eq!(
+            std::str::from_utf8(&text).unwrap(),
+            format!("{version} /v1internal {{\"project\":\"p\",{rest}")
+        );
+    }
 }
 
 #[tokio::test]

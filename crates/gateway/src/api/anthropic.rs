@@ -43,6 +43,7 @@ pub async fn messages(
         );
     }
     let mut request = decoded.request;
+    request.meta.body_len = body.len();
     ctx.note_request(&state, &request.model, request.stream, &body);
     if request.meta.session_id.is_none() {
         request.meta.session_id = ctx.header("x-claude-code-session-id").map(str::to_owned);

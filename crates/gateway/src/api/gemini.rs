@@ -89,6 +89,7 @@ async fn generate(
     ctx.note_request(state, model, mode != Mode::Unary, body);
     let mut request = decode_gemini(body, model, mode != Mode::Unary)
         .map_err(|e| ApiError::from_body(D, e.to_error_body(D)))?;
+    request.meta.body_len = body.len();
     let answer = proxy::dispatch(
         state,
         &mut request,

@@ -80,6 +80,7 @@ where
     E: PayloadEncoder,
     T: serde::Serialize,
 {
+    request.meta.body_len = body.len();
     ctx.note_request(state, &request.model, request.stream, body);
     session_from_headers(&mut request, ctx);
     let answer = proxy::dispatch(

@@ -24,6 +24,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let (mut request, context) =
         decode_openai_responses(&body).map_err(|e| ApiError::from_body(D, e.to_error_body(D)))?;
+    request.meta.body_len = body.len();
     ctx.note_request(&state, &request.model, request.stream, &body);
     if context.needs_stored_state() {
         return Err(ApiError::new(

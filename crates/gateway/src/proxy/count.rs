@@ -73,8 +73,13 @@ async fn provider_count(
     }
     let secret = key.key.as_ref()?.key.expose_secret();
     let url = format!("{}/v1/messages/count_tokens", config.base_url);
+    let capacity = crate::upstream::body_capacity(request.meta.body_len);
     let request = provider::anthropic_post(&state.upstreams().http, url, secret);
-    let response = provider::json(request, &body).ok()?.send().await.ok()?;
+    let response = provider::json(request, &body, capacity)
+        .ok()?
+        .send()
+        .await
+        .ok()?;
     if !response.status().is_success() {
         tracing::debug!(provider = %config.id, status = response.status().as_u16(), "provider count_tokens failed; counting elsewhere");
         return None;

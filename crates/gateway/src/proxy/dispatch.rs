@@ -21,8 +21,8 @@ use std::sync::Arc;
 use crate::config::providers::Dispatch;
 use crate::pool::{Account, NoCandidate};
 use crate::state::AppState;
-use crate::upstream::http::{MAX_ANSWER_BYTES, read_body, retry_after};
-use crate::upstream::{BODY_CAPACITY, EventStream, Next, UpstreamError, provider};
+use crate::upstream::http::{Body, MAX_ANSWER_BYTES, read_body, retry_after};
+use crate::upstream::{EventStream, Next, UpstreamError, body_capacity, provider};
 
 /// A committed upstream answer: the events already read while peeking, then the
 /// rest of the stream.
@@ -72,7 +72,7 @@ pub async fn dispatch(
     let scheduling = &state.config().scheduling;
     let targets = plan(state, request, dialect, &upstream_model, &session, deadline).await?;
     // Cloud Code's body is encoded once, and only if a Cloud Code account is tried.
-    let mut cloud: Option<(Vec<u8>, &'static str)> = None;
+    let mut cloud: Option<Envelope> = None;
     let budget_end = Instant::now() + scheduling.retry_budget;
     let mut failures: Vec<(String, UpstreamError)> = Vec::new();
     for target in targets.iter().take(scheduling.max_attempts) {
@@ -88,19 +88,17 @@ pub async fn dispatch(
                 }
             }
             None => {
-                if cloud.is_none() {
-                    cloud = Some(encode_cloud(request, &upstream_model, dialect)?);
-                }
-                let (inner, request_type) = cloud
-                    .as_ref()
-                    .map_or((&[][..], "agent"), |(i, t)| (i.as_slice(), *t));
-                let envelope = Envelope {
-                    upstream_model: &upstream_model,
-                    inner,
-                    request_id,
-                    request_type,
+                let envelope = match &cloud {
+                    Some(envelope) => envelope,
+                    None => cloud.insert(Envelope::encode(
+                        request,
+                        &upstream_model,
+                        request_id,
+                        state.upstreams().cloudcode.user_agent(),
+                        dialect,
+                    )?),
                 };
-                attempt(state, account, &envelope, deadline, commit).await
+                attempt(state, account, envelope, deadline, commit).await
             }
         };
         match result {
@@ -260,29 +258,6 @@ async fn plan(
     Ok(targets)
 }
 
-/// The Cloud Code inner request, serialised once, and its `requestType`.
-fn encode_cloud(
-    request: &Request,
-    upstream_model: &str,
-    dialect: Dialect,
-) -> Result<(Vec<u8>, &'static str), ApiError> {
-    let gemini = encode_gemini_request(request, upstream_model)
-        .map_err(|e| ApiError::from_body(dialect, e.to_error_body(dialect)))?;
-    let inner = uplink_protocol::cloudcode::CloudCodeInnerRequest {
-        request: gemini,
-        session_id: request.meta.session_id.clone(),
-    };
-    let request_type = uplink_protocol::cloudcode::request_type_for(upstream_model, &inner.request);
-    let inner = json::to_vec_with_capacity(&inner, BODY_CAPACITY).map_err(|e| {
-        ApiError::new(
-            dialect,
-            ErrorKind::Internal,
-            format!("cannot encode the upstream request: {e}"),
-        )
-    })?;
-    Ok((inner, request_type))
-}
-
 /// The session a request belongs to: what the client said (Anthropic
 /// `metadata.user_id`, Claude Code's and Codex's session headers, OpenAI
 /// `prompt_cache_key`/`user`), else a hash of the system prompt and the first
@@ -309,31 +284,60 @@ pub fn session_key(request: &Request) -> String {
     format!("h:{:016x}", h.finish())
 }
 
+/// A Cloud Code request but for its account's project: everything after
+/// `{"project":…,`, encoded once per request however many accounts are tried.
 struct Envelope<'a> {
     upstream_model: &'a str,
-    inner: &'a [u8],
-    request_id: &'a str,
-    request_type: &'a str,
+    rest: Bytes,
 }
 
-impl Envelope<'_> {
-    /// The Cloud Code body. The inner request is serialised once per request and
-    /// spliced in, not re-encoded per attempt.
-    fn body(&self, project: &str, user_agent: &str) -> Bytes {
+impl<'a> Envelope<'a> {
+    fn encode(
+        request: &Request,
+        upstream_model: &'a str,
+        request_id: &str,
+        user_agent: &str,
+        dialect: Dialect,
+    ) -> Result<Self, ApiError> {
         fn field(out: &mut Vec<u8>, name: &str, value: &str) {
             out.extend_from_slice(name.as_bytes());
             json::write_str(out, value);
         }
-        let mut out = Vec::with_capacity(self.inner.len() + 256);
-        field(&mut out, "{\"project\":", project);
-        field(&mut out, ",\"model\":", self.upstream_model);
+        let gemini = encode_gemini_request(request, upstream_model)
+            .map_err(|e| ApiError::from_body(dialect, e.to_error_body(dialect)))?;
+        let inner = uplink_protocol::cloudcode::CloudCodeInnerRequest {
+            request: gemini,
+            session_id: request.meta.session_id.clone(),
+        };
+        let request_type =
+            uplink_protocol::cloudcode::request_type_for(upstream_model, &inner.request);
+        let mut out = Vec::with_capacity(body_capacity(request.meta.body_len));
+        field(&mut out, "\"model\":", upstream_model);
         out.extend_from_slice(b",\"request\":");
-        out.extend_from_slice(self.inner);
-        field(&mut out, ",\"requestId\":", self.request_id);
+        json::to_writer(&mut out, &inner).map_err(|e| {
+            ApiError::new(
+                dialect,
+                ErrorKind::Internal,
+                format!("cannot encode the upstream request: {e}"),
+            )
+        })?;
+        field(&mut out, ",\"requestId\":", request_id);
         field(&mut out, ",\"userAgent\":", user_agent);
-        field(&mut out, ",\"requestType\":", self.request_type);
+        field(&mut out, ",\"requestType\":", request_type);
         out.push(b'}');
-        Bytes::from(out)
+        Ok(Self {
+            upstream_model,
+            rest: Bytes::from(out),
+        })
+    }
+
+    /// The body for an account in `project`.
+    fn body(&self, project: &str) -> Body {
+        let mut head = Vec::with_capacity(project.len() + 16);
+        head.extend_from_slice(b"{\"project\":");
+        json::write_str(&mut head, project);
+        head.push(b',');
+        Body::new(Bytes::from(head), self.rest.clone())
     }
 }
 
@@ -352,7 +356,7 @@ async fn attempt(
         let project = account
             .project(&upstreams.cloudcode, &token, state.storage())
             .await?;
-        let body = envelope.body(&project, upstreams.cloudcode.user_agent());
+        let body = envelope.body(&project);
         let response = upstreams
             .cloudcode
             .post("streamGenerateContent", "?alt=sse", &token, body)

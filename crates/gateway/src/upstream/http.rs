@@ -13,6 +13,7 @@
 //! cookies, and per-request work that serves none of that (URL re-parsing,
 //! redirect bookkeeping) is what the proxied path cannot afford.
 
+use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -26,8 +27,8 @@ use futures_util::Stream;
 use http::header::{self, HeaderName, HeaderValue};
 use http::uri::Scheme;
 use http::{Method, Uri};
-use http_body_util::{BodyDataStream, BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::{BodyDataStream, BodyExt, Limited};
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -135,7 +136,7 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 /// The client. Cheap to clone: the pool and the proxy rules are shared.
 #[derive(Clone)]
 pub struct Http {
-    client: Client<ConnectTimeout<HttpsConnector<ProxyConnector>>, Full<Bytes>>,
+    client: Client<ConnectTimeout<HttpsConnector<ProxyConnector>>, Body>,
     proxies: Arc<Matcher>,
 }
 
@@ -228,11 +229,11 @@ impl Http {
         RequestBuilder {
             http: self,
             builder: http::Request::builder().method(method).uri(url),
-            body: Bytes::new(),
+            body: Body::default(),
         }
     }
 
-    async fn send(&self, mut request: http::Request<Full<Bytes>>) -> Result<Response, HttpError> {
+    async fn send(&self, mut request: http::Request<Body>) -> Result<Response, HttpError> {
         let uri = request.uri();
         if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
             return Err(HttpError::Invalid(format!(
@@ -288,7 +289,7 @@ fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
 pub struct RequestBuilder<'a> {
     http: &'a Http,
     builder: http::request::Builder,
-    body: Bytes,
+    body: Body,
 }
 
 impl RequestBuilder<'_> {
@@ -309,7 +310,13 @@ impl RequestBuilder<'_> {
     }
 
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
-        self.body = body.into();
+        self.body = Body::from(body.into());
+        self
+    }
+
+    /// A body sent in parts (see [`Body`]).
+    pub fn body_parts(mut self, body: Body) -> Self {
+        self.body = body;
         self
     }
 
@@ -328,9 +335,64 @@ impl RequestBuilder<'_> {
     pub async fn send(self) -> Result<Response, HttpError> {
         let request = self
             .builder
-            .body(Full::new(self.body))
+            .body(self.body)
             .map_err(|e| HttpError::Invalid(e.to_string()))?;
         self.http.send(request).await
+    }
+}
+
+/// A request body of one or two parts, sent in order with an exact length.
+/// A Cloud Code request is its account's few bytes of envelope before the
+/// request's shared rest: an attempt builds the first, and copies neither.
+#[derive(Debug, Clone, Default)]
+pub struct Body {
+    head: Bytes,
+    tail: Bytes,
+}
+
+impl Body {
+    pub fn new(head: Bytes, tail: Bytes) -> Self {
+        Self { head, tail }
+    }
+
+    pub fn len(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(head: Bytes) -> Self {
+        Self::new(head, Bytes::new())
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        let part = if this.head.is_empty() {
+            std::mem::take(&mut this.tail)
+        } else {
+            std::mem::take(&mut this.head)
+        };
+        Poll::Ready((!part.is_empty()).then(|| Ok(Frame::data(part))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.len() as u64)
     }
 }
 

@@ -10,10 +10,15 @@ pub mod stream;
 
 pub use error::{AccountChange, Next, Scope, UpstreamError};
 
-/// Room for a request body before its buffer has to grow (bodies are written
-/// by `uplink_protocol::json`, whose string escaping is faster than
-/// serde_json's).
-pub const BODY_CAPACITY: usize = 16 * 1024;
+/// Room to reserve for an upstream body encoded from a client's body of
+/// `client_len` bytes (bodies are written by `uplink_protocol::json`, whose
+/// string escaping is faster than serde_json's). A buffer that grows copies
+/// what it holds: a 100 KB body grown from 16 KB was copied three times over.
+pub fn body_capacity(client_len: usize) -> usize {
+    (client_len + client_len / 4 + 1024).max(MIN_BODY_CAPACITY)
+}
+
+const MIN_BODY_CAPACITY: usize = 16 * 1024;
 
 /// IR events from an upstream answer, in order. Ends with `Finish` or `Error`.
 pub type EventStream =

@@ -13,7 +13,7 @@ use uplink_protocol::translate::{
 
 use std::time::Duration;
 
-use super::BODY_CAPACITY;
+use super::body_capacity;
 use super::error::{AccountChange, Next, SHORT_BACKOFF, Scope, UpstreamError};
 use super::http::{Http, MAX_ANSWER_BYTES, RequestBuilder, Response, read_body, retry_after};
 use super::{EventStream, stream};
@@ -32,6 +32,7 @@ pub async fn send(
 ) -> Result<EventStream, UpstreamError> {
     let provider = &key.provider;
     let secret = key.key.expose_secret();
+    let capacity = body_capacity(request.meta.body_len);
     let (builder, decoder): (
         RequestBuilder<'_>,
         Box<dyn FnOnce(Response) -> EventStream + Send>,
@@ -44,7 +45,11 @@ pub async fn send(
             );
             let decoder = GeminiStreamDecoder::new(model);
             (
-                json(http.post(url).header("x-goog-api-key", secret), &body)?,
+                json(
+                    http.post(url).header("x-goog-api-key", secret),
+                    &body,
+                    capacity,
+                )?,
                 Box::new(move |r| stream::events(r, decoder)),
             )
         }
@@ -54,7 +59,7 @@ pub async fn send(
             let url = format!("{}/v1/messages", provider.base_url);
             let decoder = AnthropicStreamDecoder::new(model);
             (
-                json(anthropic_post(http, url, secret), &body)?,
+                json(anthropic_post(http, url, secret), &body, capacity)?,
                 Box::new(move |r| stream::events(r, decoder)),
             )
         }
@@ -67,7 +72,7 @@ pub async fn send(
             let url = format!("{}/chat/completions", provider.base_url);
             let decoder = OpenAiChunkDecoder::new();
             (
-                json(http.post(url).bearer_auth(secret), &body)?,
+                json(http.post(url).bearer_auth(secret), &body, capacity)?,
                 Box::new(move |r| stream::events(r, decoder)),
             )
         }
@@ -93,18 +98,18 @@ pub fn anthropic_post<'a>(http: &'a Http, url: String, secret: &str) -> RequestB
         .header("anthropic-version", ANTHROPIC_VERSION)
 }
 
-/// `body` as the request's JSON body.
+/// `body` as the request's JSON body, written into a buffer of `capacity`.
 pub fn json<'a>(
     builder: RequestBuilder<'a>,
     body: &impl serde::Serialize,
+    capacity: usize,
 ) -> Result<RequestBuilder<'a>, UpstreamError> {
-    let bytes = uplink_protocol::json::to_vec_with_capacity(body, BODY_CAPACITY).map_err(|e| {
-        UpstreamError {
+    let bytes =
+        uplink_protocol::json::to_vec_with_capacity(body, capacity).map_err(|e| UpstreamError {
             kind: ErrorKind::Internal,
             next: Next::Fail,
             ..UpstreamError::network(format!("cannot encode the upstream request: {e}"))
-        }
-    })?;
+        })?;
     Ok(builder
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(bytes))

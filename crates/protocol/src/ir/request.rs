@@ -237,4 +237,7 @@ pub struct RequestMeta {
     pub session_id: Option<String>,
     /// OpenAI `stream_options.include_usage`.
     pub include_usage: bool,
+    /// The size of the client's body in bytes (0 when unknown): room to
+    /// reserve for the upstream's, which is about as large.
+    pub body_len: usize,
 }

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use super::error::UpstreamError;
-use super::http::{Http, MAX_ANSWER_BYTES, Response, read_body, retry_after};
+use super::http::{Body, Http, MAX_ANSWER_BYTES, Response, read_body, retry_after};
 use crate::config::CloudCodeConfig;
 
 /// How often and how long to poll `onboardUser` for a new project.
@@ -57,8 +57,9 @@ impl CloudCode {
         method: &str,
         query: &str,
         token: &SecretString,
-        body: Bytes,
+        body: impl Into<Body>,
     ) -> Result<Response, UpstreamError> {
+        let body = body.into();
         let mut last = UpstreamError::network("no Cloud Code endpoint is configured");
         for (i, endpoint) in self.config.endpoints.iter().enumerate() {
             let parsed = self
@@ -74,7 +75,7 @@ impl CloudCode {
                 .bearer_auth(token.expose_secret())
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .header(http::header::USER_AGENT, &self.config.user_agent)
-                .body(body.clone())
+                .body_parts(body.clone())
                 .send()
                 .await;
             let response = match sent {
