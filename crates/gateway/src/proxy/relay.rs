@@ -59,7 +59,8 @@ pub fn sse_body<E: ClientEncoder>(mut answer: Answer, encoder: E) -> Body {
         if r.finished {
             return None;
         }
-        let mut out = BytesMut::new();
+        // Room for a chunk or two, so that a write seldom regrows it.
+        let mut out = BytesMut::with_capacity(1024);
         if !r.head.is_empty() {
             let mut ended = false;
             while let Some(event) = r.head.pop_front() {

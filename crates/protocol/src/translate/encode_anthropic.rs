@@ -227,7 +227,7 @@ pub fn anthropic_error_event(kind: ErrorKind, message: &str) -> AnthropicSse {
 
 /// A JSON string literal.
 fn quoted(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
+    crate::json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

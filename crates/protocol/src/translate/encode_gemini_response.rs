@@ -274,7 +274,7 @@ impl GeminiChunkEncoder {
             );
         }
         last.usage_metadata = self.usage.as_ref().map(|u| Box::new(gemini_usage(u)));
-        if let Ok(text) = serde_json::to_string(&last) {
+        if let Ok(text) = crate::json::to_string(&last) {
             out.push(text);
         }
         out
@@ -292,7 +292,7 @@ impl GeminiChunkEncoder {
     fn flush_pending(&mut self, out: &mut Vec<String>) {
         if let Some(part) = self.pending.take() {
             let c = chunk(vec![part], &self.model, self.response_id.as_deref());
-            if let Ok(text) = serde_json::to_string(&c) {
+            if let Ok(text) = crate::json::to_string(&c) {
                 out.push(text);
             }
         }

@@ -302,7 +302,7 @@ impl ChatChunkEncoder {
         }
         if self.include_usage {
             let usage = ChatUsage::from(&self.usage.unwrap_or_default());
-            let usage = serde_json::to_string(&usage).unwrap_or_else(|_| "null".to_owned());
+            let usage = crate::json::to_string(&usage).unwrap_or_else(|_| "null".to_owned());
             out.push(format!("{}[],\"usage\":{usage}}}", self.head));
         }
         out
@@ -319,14 +319,15 @@ impl ChatChunkEncoder {
             logprobs: None,
             finish_reason: finish,
         }];
-        let Ok(choices) = serde_json::to_string(&choice) else {
+        let mut chunk = Vec::with_capacity(self.head.len() + 160);
+        chunk.extend_from_slice(self.head.as_bytes());
+        if crate::json::to_writer(&mut chunk, &choice).is_err() {
             return;
-        };
-        let mut chunk = String::with_capacity(self.head.len() + choices.len() + 1);
-        chunk.push_str(&self.head);
-        chunk.push_str(&choices);
-        chunk.push('}');
-        out.push(chunk);
+        }
+        chunk.push(b'}');
+        if let Ok(chunk) = String::from_utf8(chunk) {
+            out.push(chunk);
+        }
     }
 }
 

@@ -303,7 +303,7 @@ impl ResponsesStreamEncoder {
             sequence_number,
             response: &self.response,
         };
-        if let Ok(json) = serde_json::to_string(&event) {
+        if let Ok(json) = crate::json::to_string(&event) {
             out.push((kind, json));
         }
     }
@@ -314,7 +314,7 @@ impl ResponsesStreamEncoder {
         };
         let n = self.next_sequence();
         event.set_sequence_number(n);
-        if let Ok(json) = serde_json::to_string(&event) {
+        if let Ok(json) = crate::json::to_string(&event) {
             out.push((kind, json));
         }
     }
