@@ -60,6 +60,10 @@ pub struct ProviderConfig {
     pub kind: ProviderKind,
     /// Without a trailing slash.
     pub base_url: String,
+    /// The generation URL, parsed once: OpenAI's chat completions or
+    /// Anthropic's messages. Gemini's names the model, so it is built per
+    /// request.
+    pub endpoint: Option<http::Uri>,
     pub keys: Vec<SecretString>,
     pub models: Vec<String>,
     pub mapping: ModelRouter,
@@ -116,6 +120,17 @@ pub fn validate(
                 "provider `{id}`: base_url `{base}` is not an http(s) URL"
             )));
         }
+        if let Err(e) = http::Uri::try_from(base.as_str()) {
+            return Err(invalid(format!(
+                "provider `{id}`: base_url `{base}` is not a valid URL ({e})"
+            )));
+        }
+        let path = match kind {
+            ProviderKind::OpenAi => Some("/chat/completions"),
+            ProviderKind::Anthropic => Some("/v1/messages"),
+            ProviderKind::Gemini => None,
+        };
+        let endpoint = path.and_then(|path| http::Uri::try_from(format!("{base}{path}")).ok());
         let mut keys: Vec<String> = p
             .api_keys
             .into_iter()
@@ -174,6 +189,7 @@ pub fn validate(
             id,
             kind,
             base_url: base,
+            endpoint,
             keys: keys.into_iter().map(SecretString::from).collect(),
             models: p.models,
             mapping: ModelRouter::new(&p.mapping),

@@ -396,6 +396,10 @@ models = ["gemini-2.5-flash"]
         (ProviderKind::Anthropic, Dispatch::Fallback)
     );
     assert_eq!(zai.base_url, "https://api.z.ai/api/anthropic");
+    assert_eq!(
+        zai.endpoint.as_ref().map(ToString::to_string).as_deref(),
+        Some("https://api.z.ai/api/anthropic/v1/messages")
+    );
     assert_eq!(zai.keys.len(), 2);
     assert!(zai.serves(Dialect::Anthropic, "claude-sonnet-4-5"));
     assert!(
@@ -413,6 +417,10 @@ models = ["gemini-2.5-flash"]
     for (file, needle) in [
         (base.replace("openai", "cohere"), "kind `cohere`"),
         (base.replace("http://h/v1", "h/v1"), "not an http(s) URL"),
+        (
+            base.replace("http://h/v1", "http://bad host/v1"),
+            "`http://bad host/v1` is not a valid URL",
+        ),
         (
             base.replace("api_keys = [\"k\"]", "api_keys = []"),
             "no API key",

@@ -104,8 +104,9 @@ pub async fn dispatch(
         match result {
             Ok((head, rest)) => {
                 pool.bind_session(&session, account);
+                let label = account.label();
                 note.update(|n| {
-                    n.account = Some(account.label());
+                    n.account = Some(label.clone());
                     n.mapped_model = Some(target.model.clone());
                     n.attempts = failures.len() as u32 + 1;
                 });
@@ -114,7 +115,7 @@ pub async fn dispatch(
                     .observe(&head, rest, request.meta.session_id.clone());
                 return Ok(Answer {
                     note: note.clone(),
-                    account: account.label(),
+                    account: label,
                     expose_account: state.config().expose_account_email,
                     upstream_model: target.model.clone(),
                     head,
@@ -133,9 +134,10 @@ pub async fn dispatch(
                 );
                 pool.report_failure(state.storage(), account, &target.model, &error)
                     .await;
-                failures.push((account.label(), error));
+                let label = account.label();
+                failures.push((label.clone(), error));
                 note.update(|n| {
-                    n.account = Some(account.label());
+                    n.account = Some(label);
                     n.attempts = failures.len() as u32;
                 });
                 if let Some((_, error)) = failures.last().filter(|(_, e)| e.next == Next::Fail) {

@@ -17,7 +17,7 @@ use super::body_capacity;
 use super::error::{AccountChange, Next, SHORT_BACKOFF, Scope, UpstreamError};
 use super::http::{Http, MAX_ANSWER_BYTES, RequestBuilder, Response, read_body, retry_after};
 use super::{EventStream, stream};
-use crate::config::providers::ProviderKind;
+use crate::config::providers::{ProviderConfig, ProviderKind};
 use crate::pool::ProviderKey;
 
 /// The Messages API version the gateway speaks to Anthropic-compatible upstreams.
@@ -56,10 +56,13 @@ pub async fn send(
         ProviderKind::Anthropic => {
             let mut body = encode_anthropic_request(request, model).map_err(translate_error)?;
             body.stream = Some(true);
-            let url = format!("{}/v1/messages", provider.base_url);
             let decoder = AnthropicStreamDecoder::new(model);
             (
-                json(anthropic_post(http, url, secret), &body, capacity)?,
+                json(
+                    anthropic_post(http, endpoint(provider)?, secret),
+                    &body,
+                    capacity,
+                )?,
                 Box::new(move |r| stream::events(r, decoder)),
             )
         }
@@ -69,10 +72,13 @@ pub async fn send(
             body.stream_options = Some(StreamOptions {
                 include_usage: Some(true),
             });
-            let url = format!("{}/chat/completions", provider.base_url);
             let decoder = OpenAiChunkDecoder::new();
             (
-                json(http.post(url).bearer_auth(secret), &body, capacity)?,
+                json(
+                    http.post(endpoint(provider)?).bearer_auth(secret),
+                    &body,
+                    capacity,
+                )?,
                 Box::new(move |r| stream::events(r, decoder)),
             )
         }
@@ -91,8 +97,21 @@ pub async fn send(
     Err(classify(provider.kind, status, &body, retry))
 }
 
+/// The provider's generation URL, parsed when the configuration was read.
+fn endpoint(provider: &ProviderConfig) -> Result<http::Uri, UpstreamError> {
+    provider.endpoint.clone().ok_or_else(|| UpstreamError {
+        kind: ErrorKind::Internal,
+        next: Next::Fail,
+        ..UpstreamError::network(format!("provider {} has no endpoint", provider.id))
+    })
+}
+
 /// A POST to an Anthropic-compatible provider, with its key and API version.
-pub fn anthropic_post<'a>(http: &'a Http, url: String, secret: &str) -> RequestBuilder<'a> {
+pub fn anthropic_post<'a, U>(http: &'a Http, url: U, secret: &str) -> RequestBuilder<'a>
+where
+    http::Uri: TryFrom<U>,
+    <http::Uri as TryFrom<U>>::Error: Into<http::Error>,
+{
     http.post(url)
         .header("x-api-key", secret)
         .header("anthropic-version", ANTHROPIC_VERSION)
