@@ -1,4 +1,5 @@
-//! The real `uplink` binary: start-up line, exit codes, signals, `config show-key`.
+//! The real `uplink` binary: start-up line, exit codes, signals, `config show-key`,
+//! and the debug line each request leaves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -218,4 +219,38 @@ fn every_runtime_shape_serves_and_shuts_down_cleanly() {
             gw.stderr.lock().unwrap()
         );
     }
+}
+
+#[test]
+fn at_debug_level_each_request_is_logged_with_its_id_path_and_status() {
+    let dir = data_dir();
+    let mut cmd = binary();
+    cmd.args(["serve", "--port", "0", "--log-level", "debug", "--log-json"])
+        .env("UPLINK_DATA_DIR", dir.path());
+    let mut gw = Binary::start(cmd);
+    let response = support::blocking_client()
+        .get(format!("{}/healthz", gw.url))
+        .header("x-request-id", "req-debug-line")
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // The line is written after the answer; wait for it (bounded), then stop.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let line = loop {
+        let logs = gw.stderr.lock().unwrap().clone();
+        if let Some(line) = logs.lines().find(|l| l.contains("req-debug-line")) {
+            break line.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "{logs}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let line: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(line["level"], "DEBUG", "{line}");
+    assert_eq!(line["message"], "request", "{line}");
+    assert_eq!(line["request_id"], "req-debug-line", "{line}");
+    assert_eq!(line["method"], "GET", "{line}");
+    assert_eq!(line["path"], "/healthz", "{line}");
+    assert_eq!(line["status"], 200, "{line}");
+    assert!(line["elapsed_us"].is_u64(), "{line}");
+    assert_eq!(gw.terminate().code(), Some(0));
 }
