@@ -96,10 +96,12 @@ pub async fn count_tokens(
     State(state): State<AppState>,
     RawBody(body): RawBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let decoded = decode_anthropic_count_tokens(&body)
-        .map_err(|e| ApiError::from_body(D, e.to_error_body(D)))?;
-    let upstream = state.resolve_model(&decoded.request.model).model;
-    let total = proxy::count_tokens(&state, &decoded.request, &upstream, D).await;
+    let mut request = decode_anthropic_count_tokens(&body)
+        .map_err(|e| ApiError::from_body(D, e.to_error_body(D)))?
+        .request;
+    request.meta.body_len = body.len();
+    let upstream = state.resolve_model(&request.model).model;
+    let total = proxy::count_tokens(&state, &request, &upstream, D).await;
     Ok(Json(json!(encode_anthropic_count_tokens(total))))
 }
 
