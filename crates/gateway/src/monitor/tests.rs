@@ -99,3 +99,59 @@ fn metric_model_labels_are_capped() {
     assert!(series <= 65, "{series} series");
     assert!(text.contains("model=\"other\""), "{text}");
 }
+
+/// The writer (on a thread of its own) stores every record it is given, in
+/// more than one batch (of at most 512), and on shutdown stores what was
+/// still queued.
+#[tokio::test]
+async fn the_writer_stores_every_record_and_what_is_queued_at_shutdown() {
+    use std::time::Duration;
+    use tokio_util::sync::CancellationToken;
+    use tokio_util::task::TaskTracker;
+
+    let dir = tempfile::tempdir().unwrap();
+    let storage = crate::storage::Storage::open(dir.path()).await.unwrap();
+    let (monitor, rx) = Monitor::new(MonitorConfig {
+        capture_bodies: None,
+        channel_capacity: 4096,
+    });
+    let (tracker, stop) = (TaskTracker::new(), CancellationToken::new());
+    spawn_writer(
+        &tracker,
+        stop.clone(),
+        storage.clone(),
+        rx,
+        Retention {
+            max_age: Duration::from_secs(86_400),
+            max_rows: 100_000,
+            every: Duration::from_secs(3_600),
+        },
+    );
+    let stored = async || {
+        let filter = crate::storage::LogFilter {
+            limit: 1_000,
+            ..Default::default()
+        };
+        storage.query_requests(&filter).await.unwrap().len()
+    };
+
+    for i in 0..900 {
+        monitor.submit(record(i));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while stored().await < 900 {
+        assert!(tokio::time::Instant::now() < deadline, "records not stored");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    for i in 900..1_000 {
+        monitor.submit(record(i));
+    }
+    stop.cancel();
+    tracker.close();
+    tokio::time::timeout(Duration::from_secs(10), tracker.wait())
+        .await
+        .expect("the writer ends on shutdown");
+    assert_eq!(stored().await, 1_000);
+    assert_eq!(monitor.dropped(), 0);
+}

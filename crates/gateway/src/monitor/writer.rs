@@ -26,49 +26,22 @@ pub struct Retention {
 
 /// Start the writer and the retention task on `tracker`. Both finish when
 /// `shutdown` is cancelled, the writer after draining what is queued.
+///
+/// The writer runs on a thread of its own (from the runtime's blocking pool),
+/// not among the request handlers: turning a batch into statement parameters
+/// is a millisecond of CPU, which on the default single request thread stalled
+/// whatever requests were in flight.
 pub fn spawn_writer(
     tracker: &TaskTracker,
     shutdown: CancellationToken,
     storage: Storage,
-    mut rx: mpsc::Receiver<Record>,
+    rx: mpsc::Receiver<Record>,
     retention: Retention,
 ) {
     let db = storage.clone();
     let stop = shutdown.clone();
-    tracker.spawn(async move {
-        let mut batch = Vec::new();
-        loop {
-            tokio::select! {
-                received = rx.recv() => match received {
-                    Some(record) => batch.push(record),
-                    None => break,
-                },
-                () = stop.cancelled() => break,
-            }
-            let _ = tokio::time::timeout(LINGER, async {
-                while batch.len() < BATCH {
-                    tokio::select! {
-                        received = rx.recv() => match received {
-                            Some(record) => batch.push(record),
-                            None => break,
-                        },
-                        () = stop.cancelled() => break,
-                    }
-                }
-            })
-            .await;
-            write(&db, &mut batch).await;
-        }
-        // Drain what was queued before shutdown.
-        rx.close();
-        while let Some(record) = rx.recv().await {
-            batch.push(record);
-            if batch.len() >= BATCH {
-                write(&db, &mut batch).await;
-            }
-        }
-        write(&db, &mut batch).await;
-    });
+    let runtime = tokio::runtime::Handle::current();
+    tracker.spawn_blocking(move || runtime.block_on(drain_into(db, rx, stop)));
     tracker.spawn(async move {
         let mut tick = tokio::time::interval(retention.every);
         loop {
@@ -87,6 +60,45 @@ pub fn spawn_writer(
             }
         }
     });
+}
+
+/// Write what arrives in batches until `stop`, then what was queued before it.
+///
+/// After the first record of a batch it sleeps for [`LINGER`] and then takes
+/// whatever queued meanwhile: the channel has no waiting receiver to wake
+/// while it fills, so sending a record costs the request thread no wake-up of
+/// this thread.
+async fn drain_into(db: Storage, mut rx: mpsc::Receiver<Record>, stop: CancellationToken) {
+    let mut batch = Vec::new();
+    loop {
+        tokio::select! {
+            received = rx.recv() => match received {
+                Some(record) => batch.push(record),
+                None => break,
+            },
+            () = stop.cancelled() => break,
+        }
+        tokio::select! {
+            () = tokio::time::sleep(LINGER) => {}
+            () = stop.cancelled() => break,
+        }
+        while let Ok(record) = rx.try_recv() {
+            batch.push(record);
+            if batch.len() >= BATCH {
+                write(&db, &mut batch).await;
+            }
+        }
+        write(&db, &mut batch).await;
+    }
+    // Drain what was queued before shutdown.
+    rx.close();
+    while let Some(record) = rx.recv().await {
+        batch.push(record);
+        if batch.len() >= BATCH {
+            write(&db, &mut batch).await;
+        }
+    }
+    write(&db, &mut batch).await;
 }
 
 async fn write(storage: &Storage, batch: &mut Vec<Record>) {

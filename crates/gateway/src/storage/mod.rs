@@ -66,6 +66,11 @@ pub enum StorageError {
 #[derive(Debug, Clone)]
 pub struct Storage {
     pool: SqlitePool,
+    /// One connection of its own for the request log's batch writer: its page
+    /// cache and worker thread stay warm from batch to batch (the shared pool
+    /// hands out its connections in turn, so each batch used to start cold),
+    /// and it is not pinged before each batch.
+    log: SqlitePool,
     path: PathBuf,
 }
 
@@ -92,16 +97,23 @@ impl Storage {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|source| StorageError::Open {
-                path: path.clone(),
-                source,
-            })?;
+        let open = async |pool: SqlitePoolOptions| {
+            pool.connect_with(options.clone())
+                .await
+                .map_err(|source| StorageError::Open {
+                    path: path.clone(),
+                    source,
+                })
+        };
+        let pool = open(SqlitePoolOptions::new().max_connections(4)).await?;
         migrator().run(&pool).await?;
-        Ok(Storage { pool, path })
+        let log = open(
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .test_before_acquire(false),
+        )
+        .await?;
+        Ok(Storage { pool, log, path })
     }
 
     pub fn path(&self) -> &Path {

@@ -156,7 +156,7 @@ impl Storage {
             return Ok(());
         }
         let mut rows = records.into_iter();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.log.begin().await?;
         for (&shape, sql) in INSERT_SHAPES.iter().zip(insert_statements()) {
             while rows.len() >= shape {
                 let mut q = sqlx::query(sql.as_str());
