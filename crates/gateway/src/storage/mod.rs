@@ -97,22 +97,21 @@ impl Storage {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let open = async |pool: SqlitePoolOptions| {
-            pool.connect_with(options.clone())
-                .await
-                .map_err(|source| StorageError::Open {
-                    path: path.clone(),
-                    source,
-                })
-        };
-        let pool = open(SqlitePoolOptions::new().max_connections(4)).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.clone())
+            .await
+            .map_err(|source| StorageError::Open {
+                path: path.clone(),
+                source,
+            })?;
         migrator().run(&pool).await?;
-        let log = open(
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .test_before_acquire(false),
-        )
-        .await?;
+        // Opened on the batch writer's first use: commands that never serve
+        // never open it.
+        let log = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_lazy_with(options);
         Ok(Storage { pool, log, path })
     }
 
@@ -165,6 +164,7 @@ impl Storage {
     }
 
     pub async fn close(&self) {
+        self.log.close().await;
         self.pool.close().await;
     }
 }
