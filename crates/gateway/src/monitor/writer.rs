@@ -83,22 +83,24 @@ async fn drain_into(db: Storage, mut rx: mpsc::Receiver<Record>, stop: Cancellat
             () = stop.cancelled() => break,
         }
         while let Ok(record) = rx.try_recv() {
-            batch.push(record);
-            if batch.len() >= BATCH {
-                write(&db, &mut batch).await;
-            }
+            add(&db, &mut batch, record).await;
         }
         write(&db, &mut batch).await;
     }
     // Drain what was queued before shutdown.
     rx.close();
     while let Some(record) = rx.recv().await {
-        batch.push(record);
-        if batch.len() >= BATCH {
-            write(&db, &mut batch).await;
-        }
+        add(&db, &mut batch, record).await;
     }
     write(&db, &mut batch).await;
+}
+
+/// Add `record` to the batch, writing the batch once it is full.
+async fn add(db: &Storage, batch: &mut Vec<Record>, record: Record) {
+    batch.push(record);
+    if batch.len() >= BATCH {
+        write(db, batch).await;
+    }
 }
 
 async fn write(storage: &Storage, batch: &mut Vec<Record>) {
