@@ -200,6 +200,20 @@ impl Gateway {
         format!("http://{}", self.addr)
     }
 
+    /// How many request records it dropped because its log writer fell
+    /// behind (`uplink_monitor_dropped_records_total` on `/metrics`).
+    pub async fn dropped_records(&self, client: &crate::load::Client) -> Result<u64, String> {
+        let request = http::Request::get(format!("{}/metrics", self.base()))
+            .body(Default::default())
+            .map_err(|e| e.to_string())?;
+        let shot = crate::load::shot(client, request, None).await?;
+        if shot.status != 200 {
+            return Err(format!("GET /metrics answered {}", shot.status));
+        }
+        dropped_records(&String::from_utf8_lossy(&shot.body))
+            .ok_or_else(|| "GET /metrics has no uplink_monitor_dropped_records_total".to_owned())
+    }
+
     /// The last lines it logged.
     pub fn log_tail(&self) -> String {
         self.log
@@ -254,6 +268,13 @@ fn signal(which: &str, pids: &[u32]) {
         .status();
 }
 
+/// The dropped-records counter in a Prometheus text page.
+fn dropped_records(page: &str) -> Option<u64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix("uplink_monitor_dropped_records_total "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// `… listening on http://127.0.0.1:PORT …` → the address.
 pub fn listening_addr(line: &str) -> Option<SocketAddr> {
     let rest = line.split_once("listening on http://")?.1;
@@ -266,6 +287,16 @@ pub fn listening_addr(line: &str) -> Option<SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dropped_records_counter_is_read_from_the_metrics_page() {
+        let page = "# HELP uplink_monitor_dropped_records_total Request records dropped.\n\
+            # TYPE uplink_monitor_dropped_records_total counter\n\
+            uplink_monitor_dropped_records_total 17\n\
+            uplink_accounts{status=\"ok\"} 4\n";
+        assert_eq!(dropped_records(page), Some(17));
+        assert_eq!(dropped_records("uplink_accounts 4\n"), None);
+    }
 
     #[test]
     fn the_address_is_read_from_the_start_up_line() {

@@ -249,6 +249,22 @@ async fn run(args: Args) -> ExitCode {
         }
     }
     drop(peer);
+    // Shed request records would make the gateway's figures cheaper than its
+    // real work: the run fails if any were dropped.
+    let dropped_records = match gw.dropped_records(&bench.client).await {
+        Ok(n) => {
+            if n > 0 {
+                bench.failures.push(format!(
+                    "the gateway dropped {n} request records: its log writer fell behind"
+                ));
+            }
+            Some(n)
+        }
+        Err(e) => {
+            bench.failures.push(format!("dropped request records: {e}"));
+            None
+        }
+    };
     memory.after_load_mb = memory_mb(gw.pid, "VmRSS");
     memory.peak_mb = memory_mb(gw.pid, "VmHWM");
     drop(gw);
@@ -288,6 +304,7 @@ async fn run(args: Args) -> ExitCode {
         headline: report::headline(&results, &memory),
         scenarios: results,
         memory,
+        dropped_records,
         peer: peer_info,
         failures,
     };

@@ -45,6 +45,10 @@ pub struct Report {
     pub duration_s: f64,
     pub scenarios: Vec<ScenarioResult>,
     pub memory: Memory,
+    /// Request records the gateway dropped during the load lanes (its log
+    /// writer fell behind); the run fails when there are any.
+    #[serde(default)]
+    pub dropped_records: Option<u64>,
     pub peer: Option<PeerInfo>,
     pub budget: Vec<BudgetRow>,
     /// The figures compared between runs, by name.
@@ -344,6 +348,9 @@ pub fn markdown(r: &Report) -> String {
     );
     if let Some(e) = &m.streams_error {
         let _ = writeln!(out, "\nStreams: {e}");
+    }
+    if let Some(n) = r.dropped_records {
+        let _ = writeln!(out, "\nRequest records dropped by the gateway: {n}");
     }
     if let Some(p) = &r.peer {
         let _ = writeln!(
