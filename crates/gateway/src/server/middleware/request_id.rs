@@ -35,9 +35,7 @@ fn acceptable(value: &HeaderValue) -> bool {
 
 /// Also where a request starts and ends for the busy poller.
 pub async fn request_id(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    if let Some(poll) = state.busy_poll() {
-        poll.touch();
-    }
+    let warm = state.busy_poll().is_some_and(|poll| poll.start());
     let id = match req.headers().get(HEADER) {
         Some(v) if acceptable(v) => v.clone(),
         _ => fresh(),
@@ -64,7 +62,7 @@ pub async fn request_id(State(state): State<AppState>, mut req: Request, next: N
     }
     response.headers_mut().insert(HEADER, id);
     if let Some(poll) = state.busy_poll() {
-        poll.touch();
+        poll.end(warm);
     }
     response
 }
