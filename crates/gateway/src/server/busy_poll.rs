@@ -8,9 +8,9 @@
 //! window the thread sleeps as usual, so an idle gateway, or one waiting on a
 //! distant upstream, spends nothing more than the window per request.
 //!
-//! A request that comes after a pause (longer than two windows since the
-//! last one started or ended) is served without spinning, from its start to
-//! its end: the other CPUs have gone idle by then too, and a thread spinning
+//! A request that comes after a pause (over [`PAUSE`] since the last one
+//! started or ended, or two windows if that is longer) is served without
+//! spinning, from its start to its end: the other CPUs have gone idle by then too, and a thread spinning
 //! here keeps the client's and the upstream's threads off its CPU, so that
 //! they wait for it or wake another. With a request every 20 ms on 2 vCPUs,
 //! spinning added ~75 µs at the median and ~115 µs of CPU per request. The
@@ -26,9 +26,17 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+/// A request this long after the last start or end comes after a pause. It
+/// is well above a client's turnaround between requests sent back to back
+/// (which on a busy VM can reach a few hundred µs, including the wake-up of
+/// a thread that stopped spinning), so that such traffic keeps spinning.
+pub const PAUSE: Duration = Duration::from_millis(1);
+
 #[derive(Debug)]
 pub struct BusyPoll {
     window: u64,
+    /// Nanoseconds without a start or end that make a pause.
+    pause: u64,
     epoch: Instant,
     /// Nanoseconds since `epoch` of the latest activity.
     last: AtomicU64,
@@ -41,6 +49,8 @@ impl BusyPoll {
     pub fn new(window: Duration) -> Self {
         Self {
             window: u64::try_from(window.as_nanos()).unwrap_or(u64::MAX),
+            pause: u64::try_from(PAUSE.max(window.saturating_mul(2)).as_nanos())
+                .unwrap_or(u64::MAX),
             epoch: Instant::now(),
             last: AtomicU64::new(0),
             idle: AtomicBool::new(true),
@@ -56,14 +66,14 @@ impl BusyPoll {
         self.now().saturating_sub(self.last.load(Ordering::Relaxed)) < self.window
     }
 
-    /// A request starts. When it follows the last start or end within two
-    /// windows, poll for the next event for one more window and say so: the
+    /// A request starts. When it follows the last start or end within a
+    /// pause, poll for the next event for one more window and say so: the
     /// request is `warm`, and its end does the same. After a longer pause,
     /// record the time only.
     pub fn start(&self) -> bool {
         let now = self.now();
         let previous = self.last.swap(now, Ordering::Relaxed);
-        let warm = now.saturating_sub(previous) < self.window.saturating_mul(2);
+        let warm = now.saturating_sub(previous) < self.pause;
         if warm {
             self.wake();
         }
