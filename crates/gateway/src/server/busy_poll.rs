@@ -10,9 +10,9 @@
 //!
 //! A request that comes after a pause (over [`PAUSE`] since the last one
 //! started or ended, or two windows if that is longer) is served without
-//! spinning, from its start to its end: the other CPUs have gone idle by then too, and a thread spinning
-//! here keeps the client's and the upstream's threads off its CPU, so that
-//! they wait for it or wake another. With a request every 20 ms on 2 vCPUs,
+//! spinning, from its start to its end: the other CPUs have gone idle by
+//! then too, and a thread spinning here keeps the client's and the
+//! upstream's threads off its CPU, so that they wait for it or wake another. With a request every 20 ms on 2 vCPUs,
 //! spinning added ~75 µs at the median and ~115 µs of CPU per request. The
 //! next request, if it follows at once, spins again.
 //!
@@ -96,7 +96,8 @@ impl BusyPoll {
     }
 
     /// The spinner: yields to the scheduler (which polls the sockets without
-    /// blocking each time) while within the window, then waits for a warm start or end.
+    /// blocking each time) while within the window, then waits for a warm
+    /// start or end.
     pub async fn run(&self, stop: CancellationToken) {
         loop {
             while self.within_window() {
@@ -125,16 +126,22 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
+    /// A poller with `window` and its spinner running, once it has settled.
     async fn spinner(
-        poll: &Arc<BusyPoll>,
-        stop: &CancellationToken,
-    ) -> tokio::task::JoinHandle<()> {
+        window: Duration,
+    ) -> (
+        Arc<BusyPoll>,
+        CancellationToken,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let poll = Arc::new(BusyPoll::new(window));
+        let stop = CancellationToken::new();
         let runner = tokio::spawn({
             let (poll, stop) = (poll.clone(), stop.clone());
             async move { poll.run(stop).await }
         });
         tokio::time::sleep(Duration::from_millis(5)).await;
-        runner
+        (poll, stop, runner)
     }
 
     async fn finish(runner: tokio::task::JoinHandle<()>, stop: CancellationToken) {
@@ -147,9 +154,7 @@ mod tests {
 
     #[tokio::test]
     async fn requests_back_to_back_spin_within_the_window() {
-        let poll = Arc::new(BusyPoll::new(Duration::from_millis(20)));
-        let stop = CancellationToken::new();
-        let runner = spinner(&poll, &stop).await;
+        let (poll, stop, runner) = spinner(Duration::from_millis(20)).await;
         // Untouched: the spinner waits, so a timer still fires on time and the
         // spinner is marked idle.
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -171,7 +176,7 @@ mod tests {
         // After the window it goes back to waiting.
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert!(poll.idle.load(Ordering::Acquire));
-        // Two windows after the last end, a request is cold again.
+        // A pause (here two windows) after the last end, a request is cold again.
         assert!(!poll.start());
         assert!(poll.idle.load(Ordering::Acquire));
         finish(runner, stop).await;
@@ -179,9 +184,7 @@ mod tests {
 
     #[tokio::test]
     async fn starts_in_quick_succession_keep_it_spinning() {
-        let poll = Arc::new(BusyPoll::new(Duration::from_millis(40)));
-        let stop = CancellationToken::new();
-        let runner = spinner(&poll, &stop).await;
+        let (poll, stop, runner) = spinner(Duration::from_millis(40)).await;
         tokio::time::sleep(Duration::from_millis(90)).await;
         assert!(!poll.start());
         assert!(poll.start());

@@ -110,8 +110,8 @@ const INSERT_COLUMNS: &str = "request_id, ts_ms, protocol, method, path, model, 
 const INSERT_SHAPES: [usize; 3] = [16, 4, 1];
 
 /// The INSERT text for each of [`INSERT_SHAPES`], built once.
-fn insert_statements() -> &'static [String; 3] {
-    static STATEMENTS: OnceLock<[String; 3]> = OnceLock::new();
+fn insert_statements() -> &'static [String; INSERT_SHAPES.len()] {
+    static STATEMENTS: OnceLock<[String; INSERT_SHAPES.len()]> = OnceLock::new();
     STATEMENTS.get_or_init(|| {
         INSERT_SHAPES.map(|rows| {
             let arity = INSERT_COLUMNS.split(',').count();
