@@ -155,3 +155,63 @@ async fn the_writer_stores_every_record_and_what_is_queued_at_shutdown() {
     assert_eq!(stored().await, 1_000);
     assert_eq!(monitor.dropped(), 0);
 }
+
+/// Retention runs on its tick: past `max_rows`, the oldest records go.
+#[tokio::test]
+async fn retention_keeps_the_newest_max_rows() {
+    use std::time::Duration;
+    use tokio_util::sync::CancellationToken;
+    use tokio_util::task::TaskTracker;
+
+    let dir = tempfile::tempdir().unwrap();
+    let storage = crate::storage::Storage::open(dir.path()).await.unwrap();
+    let (monitor, rx) = Monitor::new(MonitorConfig {
+        capture_bodies: None,
+        channel_capacity: 64,
+    });
+    let (tracker, stop) = (TaskTracker::new(), CancellationToken::new());
+    spawn_writer(
+        &tracker,
+        stop.clone(),
+        storage.clone(),
+        rx,
+        Retention {
+            max_age: Duration::from_secs(86_400),
+            max_rows: 5,
+            every: Duration::from_millis(50),
+        },
+    );
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    for i in 0..20 {
+        monitor.submit(Record {
+            ts_ms: now_ms,
+            ..record(i)
+        });
+    }
+    let stored = async || {
+        let page = storage
+            .query_requests(&crate::storage::LogFilter {
+                limit: 1_000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        page.into_iter().map(|r| r.request_id).collect::<Vec<_>>()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    // Stored (after the writer's linger), then pruned on a later tick.
+    while stored().await != ["r19", "r18", "r17", "r16", "r15"] {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not pruned to the newest five: {:?}",
+            stored().await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    tracker.close();
+    tracker.wait().await;
+}

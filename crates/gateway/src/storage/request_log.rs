@@ -109,6 +109,10 @@ const INSERT_COLUMNS: &str = "request_id, ts_ms, protocol, method, path, model, 
 /// break, and a request whose thread woke behind it waited for it.
 const INSERT_SHAPES: [usize; 3] = [16, 4, 1];
 
+/// Rows deleted per statement by [`Storage::prune_requests`]: a few
+/// milliseconds of SQLite's time each.
+const PRUNE_CHUNK: u64 = 500;
+
 /// The INSERT text for each of [`INSERT_SHAPES`], built once.
 fn insert_statements() -> &'static [String; INSERT_SHAPES.len()] {
     static STATEMENTS: OnceLock<[String; INSERT_SHAPES.len()]> = OnceLock::new();
@@ -194,20 +198,57 @@ impl Storage {
     }
 
     /// Delete rows older than `older_than_ms` and all but the newest `keep`.
+    ///
+    /// On the batch writer's connection, [`PRUNE_CHUNK`] rows a statement: each
+    /// statement holds SQLite's write lock for a few milliseconds, and the
+    /// writer's next batch waits its turn for the connection behind at most one
+    /// of them. One DELETE of a whole backlog held the lock for as long as it
+    /// took (~9 µs a row with small bodies, so seconds for the rows of ten busy
+    /// minutes), and a batch waiting longer than the busy timeout was lost.
     pub async fn prune_requests(&self, older_than_ms: i64, keep: i64) -> Result<u64, StorageError> {
-        let old = sqlx::query("DELETE FROM request_log WHERE ts_ms < ?")
-            .bind(older_than_ms)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        let excess = sqlx::query(
-            "DELETE FROM request_log WHERE id <= (SELECT id FROM request_log ORDER BY id DESC LIMIT 1 OFFSET ?)",
+        let mut removed = self
+            .delete_in_chunks(
+                "DELETE FROM request_log WHERE id IN \
+                 (SELECT id FROM request_log WHERE ts_ms < ? LIMIT ?)",
+                older_than_ms,
+            )
+            .await?;
+        // The newest row past the `keep` newest, found once: rows written while
+        // the chunks go are newer still, and wait for the next pass.
+        let last = sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM request_log ORDER BY id DESC LIMIT 1 OFFSET ?",
         )
         .bind(keep)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(old + excess)
+        .fetch_optional(&self.log)
+        .await?;
+        if let Some(last) = last {
+            removed += self
+                .delete_in_chunks(
+                    "DELETE FROM request_log WHERE id IN \
+                     (SELECT id FROM request_log WHERE id <= ? ORDER BY id LIMIT ?)",
+                    last,
+                )
+                .await?;
+        }
+        Ok(removed)
+    }
+
+    /// Run `sql` (a DELETE of at most `?2` rows matching `?1`) until it deletes
+    /// fewer than a chunk. Each statement is a transaction of its own.
+    async fn delete_in_chunks(&self, sql: &'static str, bound: i64) -> Result<u64, StorageError> {
+        let mut removed = 0;
+        loop {
+            let n = sqlx::query(sql)
+                .bind(bound)
+                .bind(PRUNE_CHUNK as i64)
+                .execute(&self.log)
+                .await?
+                .rows_affected();
+            removed += n;
+            if n < PRUNE_CHUNK {
+                return Ok(removed);
+            }
+        }
     }
 
     /// Requests and tokens per bucket, model and account since `since_ms`.
@@ -394,6 +435,83 @@ mod tests {
             assert_eq!(stored.request_body, record(i).request_body, "record {i}");
             assert_eq!(stored.ts_ms, record(i).ts_ms);
         }
+        storage.close().await;
+    }
+
+    /// `n` rows with `ts_ms` 0, 1, … and a 2 KB body each, written by SQLite
+    /// itself (the insert path is tested above).
+    async fn fill(storage: &Storage, n: i64) {
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?) \
+             INSERT INTO request_log (request_id, ts_ms, protocol, method, path, status, duration_ms, request_body) \
+             SELECT 'req-' || i, i, 'openai', 'POST', '/v1/chat/completions', 200, 1, hex(zeroblob(1000)) FROM n",
+        )
+        .bind(n)
+        .execute(&storage.pool)
+        .await
+        .unwrap();
+    }
+
+    async fn ts_range(storage: &Storage) -> (i64, i64, i64) {
+        let r = sqlx::query("SELECT COUNT(*), MIN(ts_ms), MAX(ts_ms) FROM request_log")
+            .fetch_one(&storage.pool)
+            .await
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    }
+
+    #[tokio::test]
+    async fn retention_removes_old_rows_then_all_but_the_newest_over_several_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).await.unwrap();
+        fill(&storage, 3_000).await;
+        // By age: ts 0..1200 (three statements); by count: 800 of the 1,800
+        // left (two statements).
+        assert_eq!(storage.prune_requests(1_200, 1_000).await.unwrap(), 2_000);
+        assert_eq!(ts_range(&storage).await, (1_000, 2_000, 2_999));
+        assert_eq!(storage.prune_requests(1_200, 1_000).await.unwrap(), 0);
+        // Fewer rows than `keep`, none old enough: nothing to do.
+        assert_eq!(storage.prune_requests(0, 5_000).await.unwrap(), 0);
+        assert_eq!(ts_range(&storage).await, (1_000, 2_000, 2_999));
+        storage.close().await;
+    }
+
+    /// A long prune gives the log writer's batches their turn between its
+    /// statements. (One DELETE of every row held SQLite's write lock until it
+    /// was done, and a batch waiting past the busy timeout was lost.)
+    #[tokio::test]
+    async fn a_batch_is_stored_while_a_long_prune_is_still_going() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).await.unwrap();
+        let rows = 40_000;
+        fill(&storage, rows).await;
+        let pruning = tokio::spawn({
+            let storage = storage.clone();
+            async move { storage.prune_requests(0, 0).await.unwrap() }
+        });
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        while ts_range(&storage).await.0 == rows {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the prune never started"
+            );
+            tokio::task::yield_now().await;
+        }
+        storage.insert_requests(vec![record(rows)]).await.unwrap();
+        assert!(
+            !pruning.is_finished(),
+            "the batch waited for the whole prune"
+        );
+        // Rows written during the prune are newer than what it set out to
+        // remove: the batch's row stays.
+        assert_eq!(pruning.await.unwrap(), rows as u64);
+        let all = LogFilter {
+            limit: 1_000,
+            ..LogFilter::default()
+        };
+        let left = storage.query_requests(&all).await.unwrap();
+        let ids: Vec<_> = left.iter().map(|r| r.request_id.as_str()).collect();
+        assert_eq!(ids, [format!("req-{rows}")]);
         storage.close().await;
     }
 
