@@ -213,6 +213,7 @@ pub fn all() -> Vec<Scenario> {
             ),
             bodies: vec![openai_big],
             rates: vec![100.0],
+            peer: true,
             ..base.clone()
         },
         Scenario {
