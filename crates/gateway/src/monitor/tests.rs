@@ -100,118 +100,121 @@ fn metric_model_labels_are_capped() {
     assert!(text.contains("model=\"other\""), "{text}");
 }
 
+/// A writer running on a fresh database, with `retention`.
+struct Writing {
+    _dir: tempfile::TempDir,
+    storage: crate::storage::Storage,
+    monitor: Monitor,
+    tracker: tokio_util::task::TaskTracker,
+    stop: tokio_util::sync::CancellationToken,
+}
+
+impl Writing {
+    async fn start(channel_capacity: usize, retention: Retention) -> Writing {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = crate::storage::Storage::open(dir.path()).await.unwrap();
+        let (monitor, rx) = Monitor::new(MonitorConfig {
+            capture_bodies: None,
+            channel_capacity,
+        });
+        let tracker = tokio_util::task::TaskTracker::new();
+        let stop = tokio_util::sync::CancellationToken::new();
+        spawn_writer(&tracker, stop.clone(), storage.clone(), rx, retention);
+        Writing {
+            _dir: dir,
+            storage,
+            monitor,
+            tracker,
+            stop,
+        }
+    }
+
+    /// The stored records' ids, newest first.
+    async fn stored(&self) -> Vec<String> {
+        let filter = crate::storage::LogFilter {
+            limit: 1_000,
+            ..Default::default()
+        };
+        let page = self.storage.query_requests(&filter).await.unwrap();
+        page.into_iter().map(|r| r.request_id).collect()
+    }
+
+    /// Wait (up to 10 s) until the stored ids satisfy `done`.
+    async fn until(&self, what: &str, done: impl Fn(&[String]) -> bool) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let ids = self.stored().await;
+            if done(&ids) {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{what}: {ids:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn shut_down(&self) {
+        self.stop.cancel();
+        self.tracker.close();
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.tracker.wait())
+            .await
+            .expect("the writer ends on shutdown");
+    }
+}
+
+const A_DAY: std::time::Duration = std::time::Duration::from_secs(86_400);
+
 /// The writer (on a thread of its own) stores every record it is given, in
 /// more than one batch (of at most 512), and on shutdown stores what was
 /// still queued.
 #[tokio::test]
 async fn the_writer_stores_every_record_and_what_is_queued_at_shutdown() {
-    use std::time::Duration;
-    use tokio_util::sync::CancellationToken;
-    use tokio_util::task::TaskTracker;
-
-    let dir = tempfile::tempdir().unwrap();
-    let storage = crate::storage::Storage::open(dir.path()).await.unwrap();
-    let (monitor, rx) = Monitor::new(MonitorConfig {
-        capture_bodies: None,
-        channel_capacity: 4096,
-    });
-    let (tracker, stop) = (TaskTracker::new(), CancellationToken::new());
-    spawn_writer(
-        &tracker,
-        stop.clone(),
-        storage.clone(),
-        rx,
+    let w = Writing::start(
+        4096,
         Retention {
-            max_age: Duration::from_secs(86_400),
+            max_age: A_DAY,
             max_rows: 100_000,
-            every: Duration::from_secs(3_600),
+            every: A_DAY,
         },
-    );
-    let stored = async || {
-        let filter = crate::storage::LogFilter {
-            limit: 1_000,
-            ..Default::default()
-        };
-        storage.query_requests(&filter).await.unwrap().len()
-    };
-
+    )
+    .await;
     for i in 0..900 {
-        monitor.submit(record(i));
+        w.monitor.submit(record(i));
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while stored().await < 900 {
-        assert!(tokio::time::Instant::now() < deadline, "records not stored");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-
+    w.until("records not stored", |ids| ids.len() >= 900).await;
     for i in 900..1_000 {
-        monitor.submit(record(i));
+        w.monitor.submit(record(i));
     }
-    stop.cancel();
-    tracker.close();
-    tokio::time::timeout(Duration::from_secs(10), tracker.wait())
-        .await
-        .expect("the writer ends on shutdown");
-    assert_eq!(stored().await, 1_000);
-    assert_eq!(monitor.dropped(), 0);
+    w.shut_down().await;
+    assert_eq!(w.stored().await.len(), 1_000);
+    assert_eq!(w.monitor.dropped(), 0);
 }
 
 /// Retention runs on its tick: past `max_rows`, the oldest records go.
 #[tokio::test]
 async fn retention_keeps_the_newest_max_rows() {
-    use std::time::Duration;
-    use tokio_util::sync::CancellationToken;
-    use tokio_util::task::TaskTracker;
-
-    let dir = tempfile::tempdir().unwrap();
-    let storage = crate::storage::Storage::open(dir.path()).await.unwrap();
-    let (monitor, rx) = Monitor::new(MonitorConfig {
-        capture_bodies: None,
-        channel_capacity: 64,
-    });
-    let (tracker, stop) = (TaskTracker::new(), CancellationToken::new());
-    spawn_writer(
-        &tracker,
-        stop.clone(),
-        storage.clone(),
-        rx,
+    let w = Writing::start(
+        64,
         Retention {
-            max_age: Duration::from_secs(86_400),
+            max_age: A_DAY,
             max_rows: 5,
-            every: Duration::from_millis(50),
+            every: std::time::Duration::from_millis(50),
         },
-    );
+    )
+    .await;
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
     for i in 0..20 {
-        monitor.submit(Record {
+        w.monitor.submit(Record {
             ts_ms: now_ms,
             ..record(i)
         });
     }
-    let stored = async || {
-        let page = storage
-            .query_requests(&crate::storage::LogFilter {
-                limit: 1_000,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        page.into_iter().map(|r| r.request_id).collect::<Vec<_>>()
-    };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     // Stored (after the writer's linger), then pruned on a later tick.
-    while stored().await != ["r19", "r18", "r17", "r16", "r15"] {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not pruned to the newest five: {:?}",
-            stored().await
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    stop.cancel();
-    tracker.close();
-    tracker.wait().await;
+    w.until("not pruned to the newest five", |ids| {
+        ids == ["r19", "r18", "r17", "r16", "r15"]
+    })
+    .await;
+    w.shut_down().await;
 }
