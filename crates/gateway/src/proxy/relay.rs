@@ -147,3 +147,141 @@ pub async fn collect(mut answer: Answer) -> Result<Response, StreamError> {
     }
     builder.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::mpsc;
+    use uplink_protocol::ir::FinishReason;
+
+    /// Writes one letter or word per call, so a test reads what was written
+    /// in which order and in which write.
+    struct Letters;
+
+    impl ClientEncoder for Letters {
+        fn event(&mut self, event: &StreamEvent, out: &mut BytesMut) {
+            match event {
+                StreamEvent::TextDelta(t) => out.extend_from_slice(t.as_bytes()),
+                StreamEvent::Error(_) => out.extend_from_slice(b"<error>"),
+                StreamEvent::Finish(_) => out.extend_from_slice(b"<finish>"),
+                _ => out.extend_from_slice(b"<other>"),
+            }
+        }
+        fn flush(&mut self, _out: &mut BytesMut) {}
+        fn finish(&mut self, out: &mut BytesMut) {
+            out.extend_from_slice(b"<end>");
+        }
+        fn ping(&mut self, out: &mut BytesMut) {
+            out.extend_from_slice(b"<ping>");
+        }
+    }
+
+    /// An answer whose first event was `head` and whose rest the test sends,
+    /// due by `within`.
+    fn answer(head: &str, within: Duration) -> (Answer, mpsc::UnboundedSender<StreamEvent>) {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let rest = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+        let answer = Answer {
+            note: crate::monitor::Note::default(),
+            account: "a@example.com".into(),
+            expose_account: false,
+            upstream_model: "m".into(),
+            head: vec![StreamEvent::TextDelta(head.into())],
+            rest: Box::pin(rest),
+            deadline: Instant::now() + within,
+        };
+        (answer, tx)
+    }
+
+    /// The writes of an SSE body, as text.
+    struct Writes(
+        std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, axum::Error>> + Send>>,
+    );
+
+    impl Writes {
+        fn of(answer: Answer) -> Writes {
+            Writes(Box::pin(sse_body(answer, Letters).into_data_stream()))
+        }
+
+        async fn next(&mut self) -> Option<String> {
+            let bytes = self.0.next().await?.unwrap();
+            Some(String::from_utf8(bytes.to_vec()).unwrap())
+        }
+    }
+
+    fn text(t: &str) -> StreamEvent {
+        StreamEvent::TextDelta(t.into())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn events_already_waiting_go_out_in_one_write_and_the_end_is_written() {
+        let (answer, tx) = answer("a", Duration::from_secs(600));
+        let mut writes = Writes::of(answer);
+        assert_eq!(writes.next().await.as_deref(), Some("a"));
+        for t in ["b", "c", "d"] {
+            tx.send(text(t)).unwrap();
+        }
+        assert_eq!(writes.next().await.as_deref(), Some("bcd"));
+        tx.send(StreamEvent::Finish(FinishReason::Stop)).unwrap();
+        drop(tx);
+        assert_eq!(writes.next().await.as_deref(), Some("<finish><end>"));
+        assert_eq!(writes.next().await, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silence_gets_a_ping_every_keep_alive_and_the_answer_goes_on() {
+        let (answer, tx) = answer("a", Duration::from_secs(600));
+        let mut writes = Writes::of(answer);
+        assert_eq!(writes.next().await.as_deref(), Some("a"));
+        let quiet = Instant::now();
+        assert_eq!(writes.next().await.as_deref(), Some("<ping>"));
+        assert_eq!(writes.next().await.as_deref(), Some("<ping>"));
+        assert_eq!(Instant::now() - quiet, 2 * KEEP_ALIVE);
+        tx.send(text("b")).unwrap();
+        assert_eq!(writes.next().await.as_deref(), Some("b"));
+        // The silence is counted again from the last write.
+        let quiet = Instant::now();
+        assert_eq!(writes.next().await.as_deref(), Some("<ping>"));
+        assert_eq!(Instant::now() - quiet, KEEP_ALIVE);
+        drop(tx);
+        assert_eq!(writes.next().await.as_deref(), Some("<end>"));
+        assert_eq!(writes.next().await, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn at_the_deadline_the_answer_ends_in_a_timeout_error_and_the_end() {
+        let within = KEEP_ALIVE + Duration::from_secs(5);
+        let (answer, tx) = answer("a", within);
+        let note = answer.note.clone();
+        let start = Instant::now();
+        let mut writes = Writes::of(answer);
+        assert_eq!(writes.next().await.as_deref(), Some("a"));
+        assert_eq!(writes.next().await.as_deref(), Some("<ping>"));
+        assert_eq!(writes.next().await.as_deref(), Some("<error><end>"));
+        assert_eq!(Instant::now() - start, within);
+        assert_eq!(writes.next().await, None);
+        let mut error = None;
+        note.update(|n| error = n.error.clone());
+        assert!(
+            error.is_some_and(|e| e.contains("request_timeout_secs")),
+            "the monitor is told why"
+        );
+        drop(tx);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn nothing_is_written_after_an_error_but_the_end() {
+        let (answer, tx) = answer("a", Duration::from_secs(600));
+        let mut writes = Writes::of(answer);
+        assert_eq!(writes.next().await.as_deref(), Some("a"));
+        tx.send(text("b")).unwrap();
+        tx.send(StreamEvent::Error(StreamError::new(
+            ErrorKind::Upstream,
+            "cut",
+        )))
+        .unwrap();
+        tx.send(text("c")).unwrap();
+        assert_eq!(writes.next().await.as_deref(), Some("b<error><end>"));
+        assert_eq!(writes.next().await, None);
+    }
+}
