@@ -3,12 +3,16 @@
 //! terminator always written), or collected into one response.
 
 use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::body::Body;
 use bytes::{Bytes, BytesMut};
-use futures_util::StreamExt;
-use tokio::time::Instant;
+use futures_util::{Stream, StreamExt};
+use tokio::time::{Instant, Sleep};
 use uplink_protocol::error::ErrorKind;
 use uplink_protocol::ir::{Response, ResponseBuilder, StreamError, StreamEvent};
 
@@ -38,88 +42,119 @@ fn note_event(note: &crate::monitor::Note, event: &StreamEvent) {
     }
 }
 
+/// The SSE body's stream, polled in place. (It was a `stream::unfold` that
+/// moved this whole state into a new future for every write and wrapped each
+/// wait in a fresh `tokio::time::timeout`, a timer registered and removed
+/// again for every chunk.)
 struct Relay<E> {
     answer: Answer,
     head: VecDeque<StreamEvent>,
     encoder: E,
     finished: bool,
+    /// When the last write went out: a silence is counted from it.
+    last_write: Instant,
+    /// Wakes the relay for a keep-alive or the deadline. It is moved only when
+    /// it fires early (a write came since it was set), not on every write.
+    timer: Pin<Box<Sleep>>,
 }
+
+// Nothing in a relay is pinned but its timer, which is boxed: it may move.
+impl<E> Unpin for Relay<E> {}
 
 /// The SSE body for a committed answer. The events read while peeking go out in
 /// the first write, together with the head of the response.
 pub fn sse_body<E: ClientEncoder>(mut answer: Answer, encoder: E) -> Body {
     let head = std::mem::take(&mut answer.head).into();
-    let relay = Relay {
+    let now = Instant::now();
+    let timer = Box::pin(tokio::time::sleep_until(
+        (now + KEEP_ALIVE).min(answer.deadline),
+    ));
+    Body::from_stream(Relay {
         answer,
         head,
         encoder,
         finished: false,
-    };
-    let stream = futures_util::stream::unfold(relay, |mut r| async move {
+        last_write: now,
+        timer,
+    })
+}
+
+impl<E: ClientEncoder> Relay<E> {
+    /// Encode `event`; whether it ends the answer.
+    fn encode(&mut self, event: &StreamEvent, out: &mut BytesMut) -> bool {
+        note_event(&self.answer.note, event);
+        self.encoder.event(event, out);
+        matches!(event, StreamEvent::Error(_))
+    }
+
+    /// Close a write: flush, and finish the answer when it `ended`.
+    fn write(&mut self, mut out: BytesMut, ended: bool) -> Poll<Option<Result<Bytes, Infallible>>> {
+        self.encoder.flush(&mut out);
+        if ended {
+            self.encoder.finish(&mut out);
+            self.finished = true;
+        }
+        self.last_write = Instant::now();
+        Poll::Ready(Some(Ok(out.freeze())))
+    }
+}
+
+impl<E: ClientEncoder> Stream for Relay<E> {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let r = self.get_mut();
         if r.finished {
-            return None;
+            return Poll::Ready(None);
         }
         // Room for a chunk or two, so that a write seldom regrows it.
         let mut out = BytesMut::with_capacity(1024);
         if !r.head.is_empty() {
             let mut ended = false;
             while let Some(event) = r.head.pop_front() {
-                ended |= matches!(event, StreamEvent::Error(_));
-                note_event(&r.answer.note, &event);
-                r.encoder.event(&event, &mut out);
+                ended |= r.encode(&event, &mut out);
             }
-            r.encoder.flush(&mut out);
-            if ended {
-                r.encoder.finish(&mut out);
-                r.finished = true;
-            }
-            return Some((Ok::<Bytes, std::convert::Infallible>(out.freeze()), r));
+            return r.write(out, ended);
         }
-        let wait = KEEP_ALIVE.min(r.answer.deadline.saturating_duration_since(Instant::now()));
-        match tokio::time::timeout(wait, r.answer.rest.next()).await {
-            Ok(Some(event)) => {
-                let mut ended = matches!(event, StreamEvent::Error(_));
-                note_event(&r.answer.note, &event);
-                r.encoder.event(&event, &mut out);
-                // Take whatever else is already here into the same write.
-                while !ended {
-                    match futures_util::FutureExt::now_or_never(r.answer.rest.next()) {
-                        Some(Some(more)) => {
-                            ended = matches!(more, StreamEvent::Error(_));
-                            note_event(&r.answer.note, &more);
-                            r.encoder.event(&more, &mut out);
-                        }
-                        Some(None) => ended = true,
-                        None => break,
+        // Every event already here goes into the same write.
+        let mut wrote = false;
+        loop {
+            match r.answer.rest.poll_next_unpin(cx) {
+                Poll::Ready(Some(event)) => {
+                    wrote = true;
+                    if r.encode(&event, &mut out) {
+                        return r.write(out, true);
                     }
                 }
-                r.encoder.flush(&mut out);
-                if ended {
-                    r.encoder.finish(&mut out);
-                    r.finished = true;
-                }
+                Poll::Ready(None) => return r.write(out, true),
+                Poll::Pending if wrote => return r.write(out, false),
+                Poll::Pending => break,
             }
-            Ok(None) => {
-                r.encoder.flush(&mut out);
-                r.encoder.finish(&mut out);
-                r.finished = true;
+        }
+        // Silence: a ping when it has lasted KEEP_ALIVE, an error at the deadline.
+        loop {
+            ready!(r.timer.as_mut().poll(cx));
+            let due = (r.last_write + KEEP_ALIVE).min(r.answer.deadline);
+            if Instant::now() < due {
+                r.timer.as_mut().reset(due);
+                continue;
             }
-            Err(_) if Instant::now() >= r.answer.deadline => {
+            if Instant::now() >= r.answer.deadline {
                 let error = StreamEvent::Error(StreamError::new(
                     ErrorKind::Timeout,
                     "the request timed out (request_timeout_secs)",
                 ));
-                note_event(&r.answer.note, &error);
-                r.encoder.event(&error, &mut out);
-                r.encoder.flush(&mut out);
-                r.encoder.finish(&mut out);
-                r.finished = true;
+                r.encode(&error, &mut out);
+                return r.write(out, true);
             }
-            Err(_) => r.encoder.ping(&mut out),
+            r.encoder.ping(&mut out);
+            r.last_write = Instant::now();
+            r.timer
+                .as_mut()
+                .reset((r.last_write + KEEP_ALIVE).min(r.answer.deadline));
+            return Poll::Ready(Some(Ok(out.freeze())));
         }
-        Some((Ok(out.freeze()), r))
-    });
-    Body::from_stream(stream)
+    }
 }
 
 /// Read the whole answer into a response (for clients that did not ask to
