@@ -319,4 +319,29 @@ mod tests {
         assert_eq!(writes.next().await.as_deref(), Some("b<error><end>"));
         assert_eq!(writes.next().await, None);
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn collect_reads_the_whole_answer() {
+        let (answer, tx) = answer("a", Duration::from_secs(600));
+        let collecting = tokio::spawn(collect(answer));
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        tx.send(text("b")).unwrap();
+        tx.send(StreamEvent::Finish(FinishReason::Stop)).unwrap();
+        drop(tx);
+        let response = collecting.await.unwrap().unwrap();
+        assert_eq!(response.text(), "ab");
+        assert_eq!(response.finish_reason, Some(FinishReason::Stop));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn collect_gives_up_at_the_deadline() {
+        let within = Duration::from_secs(90);
+        let (answer, tx) = answer("a", within);
+        let start = Instant::now();
+        tx.send(text("b")).unwrap();
+        let error = collect(answer).await.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Timeout);
+        assert_eq!(Instant::now() - start, within);
+        drop(tx);
+    }
 }
