@@ -94,6 +94,11 @@ impl<E: ClientEncoder> Relay<E> {
             self.encoder.finish(&mut out);
             self.finished = true;
         }
+        self.send(out)
+    }
+
+    /// Hand `out` to the body; the silence is counted from now.
+    fn send(&mut self, out: BytesMut) -> Poll<Option<Result<Bytes, Infallible>>> {
         self.last_write = Instant::now();
         Poll::Ready(Some(Ok(out.freeze())))
     }
@@ -147,12 +152,10 @@ impl<E: ClientEncoder> Stream for Relay<E> {
                 r.encode(&error, &mut out);
                 return r.write(out, true);
             }
+            // A ping is not a chunk: nothing to flush. The timer, fired, is
+            // moved to the next due time on the next poll.
             r.encoder.ping(&mut out);
-            r.last_write = Instant::now();
-            r.timer
-                .as_mut()
-                .reset((r.last_write + KEEP_ALIVE).min(r.answer.deadline));
-            return Poll::Ready(Some(Ok(out.freeze())));
+            return r.send(out);
         }
     }
 }

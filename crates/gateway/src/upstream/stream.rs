@@ -2,7 +2,6 @@
 //! events and each is translated by the provider's [`ChunkDecoder`] as it
 //! arrives, never buffered whole.
 
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -16,7 +15,7 @@ use crate::upstream::EventStream;
 use crate::upstream::http::{HttpError, Response, body_stream};
 
 /// Turns one upstream SSE event into IR events.
-pub trait ChunkDecoder: Send + Unpin + 'static {
+pub trait ChunkDecoder: Send + 'static {
     fn push(&mut self, event: Option<&str>, data: &[u8], out: &mut Vec<StreamEvent>);
     /// The upstream's body ended: emit anything held back.
     fn finish(&mut self, _out: &mut Vec<StreamEvent>) {}
@@ -69,11 +68,14 @@ struct Events<B, D> {
     decoder: D,
     /// The SSE events of the latest chunk, kept for their capacity.
     frames: Vec<SseEvent>,
-    /// What the decoder made of them, likewise.
-    decoded: Vec<StreamEvent>,
-    pending: VecDeque<StreamEvent>,
+    /// What the decoder made of them, last first: the next event is popped
+    /// from the end, and the buffer keeps its capacity from chunk to chunk.
+    pending: Vec<StreamEvent>,
     done: bool,
 }
+
+// Nothing in it is pinned: the body is polled as `Unpin` and the rest is data.
+impl<B, D> Unpin for Events<B, D> {}
 
 /// Translate a successful streaming response into IR events. The stream always
 /// ends with `Finish` or `Error`: a body that stops before the upstream said it
@@ -89,8 +91,7 @@ impl<B, D> Events<B, D> {
             parser: SseParser::new(),
             decoder,
             frames: Vec::new(),
-            decoded: Vec::new(),
-            pending: VecDeque::new(),
+            pending: Vec::new(),
             done: false,
         }
     }
@@ -106,7 +107,7 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<StreamEvent>> {
         let st = self.get_mut();
         loop {
-            if let Some(event) = st.pending.pop_front() {
+            if let Some(event) = st.pending.pop() {
                 if matches!(event, StreamEvent::Error(_)) {
                     // Nothing follows an error.
                     st.done = true;
@@ -117,7 +118,8 @@ where
             if st.done {
                 return Poll::Ready(None);
             }
-            let out = &mut st.decoded;
+            // Empty here: every event of the last chunk has been handed out.
+            let out = &mut st.pending;
             match ready!(st.body.poll_next_unpin(cx)) {
                 Some(Ok(chunk)) => match st.parser.feed_into(&chunk, &mut st.frames) {
                     Ok(()) => {
@@ -154,7 +156,7 @@ where
                     st.done = true;
                 }
             }
-            st.pending.extend(out.drain(..));
+            out.reverse();
         }
     }
 }
