@@ -184,6 +184,38 @@ mod tests {
         assert!(through.contains("tok "), "{through}");
     }
 
+    /// The scenarios marked `peer` are the lanes the README compares with a
+    /// peer: each must be an OpenAI chat request (LiteLLM is set up as an
+    /// OpenAI pass-through), and its answer through the bare proxy must pass
+    /// the scenario's own check.
+    #[tokio::test]
+    async fn every_peer_scenario_passes_through_and_checks_out() {
+        let standin = StandIn::start(Vec::new()).await.unwrap();
+        let proxy = start_proxy(standin.port()).await;
+        let client: crate::load::Client = crate::load::client();
+        let peers: Vec<_> = crate::scenarios::all()
+            .into_iter()
+            .filter(|s| s.peer)
+            .collect();
+        let names: Vec<_> = peers.iter().map(|s| s.name).collect();
+        assert!(names.contains(&"openai-100k-tools"), "{names:?}");
+        for scenario in peers {
+            assert_eq!(scenario.path, "/v1/chat/completions", "{}", scenario.name);
+            let uri = scenario.uri(&format!("http://127.0.0.1:{proxy}")).unwrap();
+            let answer = client
+                .request(scenario.request(&uri, 0, 1).unwrap())
+                .await
+                .unwrap();
+            let status = answer.status().as_u16();
+            let body = answer.into_body().collect().await.unwrap().to_bytes();
+            let text = String::from_utf8_lossy(&body);
+            let tokens = text.matches("tok ").count();
+            let terminated = scenario.terminator().is_some_and(|end| text.contains(end));
+            let checked = scenario.verify(status, &body, tokens, terminated);
+            assert!(checked.is_ok(), "{}: {checked:?}", scenario.name);
+        }
+    }
+
     #[tokio::test]
     async fn an_unreachable_upstream_is_a_502() {
         // A port that was free a moment ago: nothing listens there.
