@@ -9,12 +9,13 @@
 //!
 //! Bounded: at most `capacity` entries, each forgotten after `ttl`.
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use foldhash::HashMap;
+use foldhash::fast::RandomState;
 use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -58,6 +59,9 @@ pub struct SignatureStore {
     inner: Mutex<Inner>,
     capacity: usize,
     ttl: Duration,
+    /// Keys are hashes of ids and contents a client sends: seeded anew for
+    /// each store, so that no client can aim a collision at another's entry.
+    keys: RandomState,
 }
 
 impl Default for SignatureStore {
@@ -66,48 +70,49 @@ impl Default for SignatureStore {
     }
 }
 
-fn hash_of(parts: &[&str]) -> u64 {
-    let mut h = DefaultHasher::new();
-    for p in parts {
-        p.hash(&mut h);
-        0xffu8.hash(&mut h);
-    }
-    h.finish()
-}
-
-/// A call's identity by content: session, name and canonical arguments (their
-/// compact JSON, hashed as it is written rather than collected first).
-fn content_key(session: Option<&str>, name: &str, args: &Value) -> Key {
-    struct HashWriter<'a>(&'a mut DefaultHasher);
-    impl std::io::Write for HashWriter<'_> {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.write(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut h = DefaultHasher::new();
-    for part in [session.unwrap_or(""), name] {
-        part.hash(&mut h);
-        0xffu8.hash(&mut h);
-    }
-    // Writing a Value to a hasher cannot fail.
-    let _ = serde_json::to_writer(HashWriter(&mut h), args);
-    Key::CallContent(h.finish())
-}
-
 impl SignatureStore {
     pub fn new(capacity: usize, ttl: Duration) -> Self {
         Self {
             inner: Mutex::new(Inner {
-                entries: HashMap::new(),
+                entries: HashMap::default(),
                 order: VecDeque::new(),
             }),
             capacity: capacity.max(1),
             ttl,
+            keys: RandomState::default(),
         }
+    }
+
+    fn hash_of(&self, parts: &[&str]) -> u64 {
+        let mut h = self.keys.build_hasher();
+        for p in parts {
+            p.hash(&mut h);
+            0xffu8.hash(&mut h);
+        }
+        h.finish()
+    }
+
+    /// A call's identity by content: session, name and canonical arguments
+    /// (their compact JSON, hashed as it is written rather than collected first).
+    fn content_key(&self, session: Option<&str>, name: &str, args: &Value) -> Key {
+        struct HashWriter<'a, H>(&'a mut H);
+        impl<H: Hasher> std::io::Write for HashWriter<'_, H> {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.write(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut h = self.keys.build_hasher();
+        for part in [session.unwrap_or(""), name] {
+            part.hash(&mut h);
+            0xffu8.hash(&mut h);
+        }
+        // Writing a Value to a hasher cannot fail.
+        let _ = serde_json::to_writer(HashWriter(&mut h), args);
+        Key::CallContent(h.finish())
     }
 
     pub fn len(&self) -> usize {
@@ -148,7 +153,7 @@ impl SignatureStore {
 
     fn family(&self, value: &str) -> Option<ModelFamily> {
         let inner = self.inner.lock().ok()?;
-        match inner.entries.get(&Key::Signature(hash_of(&[value]))) {
+        match inner.entries.get(&Key::Signature(self.hash_of(&[value]))) {
             Some((Entry::Family(f), at)) if at.elapsed() < self.ttl => Some(*f),
             _ => None,
         }
@@ -157,7 +162,7 @@ impl SignatureStore {
     fn remember_family(&self, signature: &Signature) {
         if let Some(family) = signature.family {
             self.put(
-                Key::Signature(hash_of(&[&signature.value])),
+                Key::Signature(self.hash_of(&[&signature.value])),
                 Entry::Family(family),
             );
         }
@@ -170,7 +175,7 @@ impl SignatureStore {
         if let Some(key) = content {
             self.put(key, Entry::Call(record.clone()));
         }
-        self.put(Key::CallId(hash_of(&[id])), Entry::Call(record));
+        self.put(Key::CallId(self.hash_of(&[id])), Entry::Call(record));
     }
 
     /// Put back what the client could not carry: signatures on replayed tool
@@ -205,11 +210,11 @@ impl SignatureStore {
                         if let Some(sig) = signature.as_mut().filter(|s| s.family.is_none()) {
                             sig.family = self.family(&sig.value);
                         }
-                        let record =
-                            self.call(&Key::CallId(hash_of(&[id.as_str()])))
-                                .or_else(|| {
-                                    self.call(&content_key(session.as_deref(), name, arguments))
-                                });
+                        let record = self
+                            .call(&Key::CallId(self.hash_of(&[id.as_str()])))
+                            .or_else(|| {
+                                self.call(&self.content_key(session.as_deref(), name, arguments))
+                            });
                         let Some(record) = record else { continue };
                         if signature.is_none() {
                             signature.clone_from(&record.signature);
@@ -319,7 +324,9 @@ impl Observer {
     fn close_call(&mut self) {
         if let Some((id, name, args, record)) = self.call.take() {
             let args = uplink_protocol::ir::parse_arguments(&args);
-            let content = content_key(self.session.as_deref(), &name, &args);
+            let content = self
+                .store
+                .content_key(self.session.as_deref(), &name, &args);
             self.store.remember_call(&id, Some(content), record);
         }
     }

@@ -273,8 +273,9 @@ pub fn session_key(request: &Request) -> String {
     {
         return session.to_owned();
     }
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    use std::hash::{BuildHasher, Hash, Hasher};
+    // A fixed seed: the same conversation maps to the same key after a restart.
+    let mut h = foldhash::fast::FixedState::default().build_hasher();
     request.system_text().hash(&mut h);
     if let Some(first) = request
         .messages
@@ -562,5 +563,45 @@ fn human(d: Duration) -> String {
         (0, 0, s) => format!("{s}s"),
         (0, m, s) => format!("{m}m{s}s"),
         (h, m, _) => format!("{h}h{m}m"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use uplink_protocol::ir::{Message, Request, SystemPart};
+
+    use super::session_key;
+
+    fn conversation(system: &str, first: &str, turns: usize) -> Request {
+        let mut request = Request::default();
+        request.system.push(SystemPart::new(system));
+        request.messages.push(Message::user_text(first));
+        for i in 0..turns {
+            request
+                .messages
+                .push(Message::assistant_text(format!("answer {i}")));
+            request
+                .messages
+                .push(Message::user_text(format!("question {i}")));
+        }
+        request
+    }
+
+    #[test]
+    fn a_conversation_keeps_its_session_key_from_turn_to_turn() {
+        let first = session_key(&conversation("be brief", "hello", 0));
+        assert!(first.starts_with("h:"), "{first}");
+        assert_eq!(session_key(&conversation("be brief", "hello", 5)), first);
+        assert_ne!(session_key(&conversation("be long", "hello", 0)), first);
+        assert_ne!(session_key(&conversation("be brief", "hello!", 0)), first);
+    }
+
+    #[test]
+    fn a_session_the_client_names_wins_over_the_hash() {
+        let mut request = conversation("be brief", "hello", 0);
+        request.meta.user = Some("user-1".into());
+        assert_eq!(session_key(&request), "user-1");
+        request.meta.session_id = Some("session-9".into());
+        assert_eq!(session_key(&request), "session-9");
     }
 }

@@ -193,3 +193,21 @@ async fn entries_expire_and_the_store_is_bounded() {
         "expired"
     );
 }
+
+#[test]
+fn each_store_keys_its_entries_with_a_seed_of_its_own() {
+    // Keys are hashes of what clients send; a seed no client knows keeps one
+    // from choosing an id that lands on another conversation's entry.
+    let (a, b) = (SignatureStore::default(), SignatureStore::default());
+    assert_eq!(a.hash_of(&["call_1"]), a.hash_of(&["call_1"]));
+    assert_ne!(a.hash_of(&["call_1"]), b.hash_of(&["call_1"]));
+    let args = json!({"path": "src/main.rs"});
+    assert_eq!(
+        a.content_key(Some("s"), "read_file", &args),
+        a.content_key(Some("s"), "read_file", &args)
+    );
+    assert_ne!(
+        a.content_key(Some("s"), "read_file", &args),
+        b.content_key(Some("s"), "read_file", &args)
+    );
+}

@@ -15,7 +15,7 @@
 //! - a block of a known type whose fields are malformed is an error naming the
 //!   field; a block of an unknown type is dropped and reported.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -109,7 +109,7 @@ pub(crate) struct BlockDecoder<'a> {
 impl<'a> BlockDecoder<'a> {
     pub(crate) fn new(dropped: &'a mut Vec<String>) -> Self {
         Self {
-            call_names: HashMap::new(),
+            call_names: HashMap::default(),
             dropped,
         }
     }

@@ -10,8 +10,9 @@
 //! unanswered call of its name.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
+use foldhash::HashMap;
 use serde_json::{Map, Value};
 
 use super::TranslateError;
@@ -161,7 +162,7 @@ fn decode_contents(
 ) -> Result<Vec<Message>, TranslateError> {
     let mut ids = CallIds {
         next: 0,
-        pending: HashMap::new(),
+        pending: HashMap::default(),
     };
     let mut messages = Vec::with_capacity(contents.len());
     for (i, content) in contents.into_iter().enumerate() {

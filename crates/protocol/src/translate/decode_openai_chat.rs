@@ -6,7 +6,7 @@
 //! results in a user turn, their function name resolved from the matching call.
 //! Consecutive messages of one role merge so that roles alternate.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde_json::{Map, Value};
 
@@ -149,7 +149,7 @@ pub fn decode_openai_chat_request(wire: ChatCompletionRequest) -> Result<Request
 
 fn decode_messages(wire: Vec<ChatMessage>, req: &mut Request) -> Result<(), TranslateError> {
     // Call id → function name, for tool results that name only the id.
-    let mut call_names: HashMap<String, String> = HashMap::new();
+    let mut call_names: HashMap<String, String> = HashMap::default();
     // Legacy function calls waiting for their `function` result: (id, name).
     let mut pending_legacy: Vec<(String, String)> = Vec::new();
     let mut messages: Vec<Message> = Vec::new();

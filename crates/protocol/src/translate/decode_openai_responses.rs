@@ -28,7 +28,7 @@
 //!   `previous_response_id`, `conversation` and `item_reference` are left in the
 //!   context for the gateway to refuse. Unknown fields are ignored.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde_json::{Map, Value, json};
 
@@ -223,7 +223,7 @@ fn decode_items(
     ctx: &mut ResponsesContext,
 ) -> Result<(), TranslateError> {
     // Call id → function name, for outputs that name only the id.
-    let mut call_names: HashMap<String, String> = HashMap::new();
+    let mut call_names: HashMap<String, String> = HashMap::default();
     // Signatures of tool calls, attached once every call is known.
     let mut call_signatures: Vec<(String, Signature)> = Vec::new();
     let mut messages: Vec<Message> = Vec::new();

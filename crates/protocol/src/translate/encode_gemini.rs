@@ -26,8 +26,8 @@
 //! The request borrows the IR's text (messages, tool output, images,
 //! signatures): nothing of the conversation is copied before it is written.
 
+use foldhash::HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
@@ -104,7 +104,7 @@ fn role_name(role: Role) -> &'static str {
 
 fn encode_contents(req: &Request, family: ModelFamily) -> Vec<Content<'_>> {
     // Call id → function name, for results that do not name their function.
-    let mut names: HashMap<&str, &str> = HashMap::new();
+    let mut names: HashMap<&str, &str> = HashMap::default();
     for m in &req.messages {
         for b in &m.content {
             if let ContentBlock::ToolCall { id, name, .. } = b {

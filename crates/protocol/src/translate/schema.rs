@@ -26,7 +26,7 @@
 //!   with items, else `string`, as Antigravity proxies do), and gives an `array`
 //!   without `items` string items.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use serde_json::{Map, Value};
@@ -75,7 +75,7 @@ struct Memo {
 
 static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(|| {
     Mutex::new(Memo {
-        map: HashMap::new(),
+        map: HashMap::default(),
         bytes: 0,
     })
 });
