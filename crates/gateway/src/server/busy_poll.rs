@@ -62,6 +62,12 @@ impl BusyPoll {
         u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
+    /// When the latest request started or ended, as time since the poller
+    /// was made.
+    pub fn last_activity(&self) -> Duration {
+        Duration::from_nanos(self.last.load(Ordering::Relaxed))
+    }
+
     fn within_window(&self) -> bool {
         self.now().saturating_sub(self.last.load(Ordering::Relaxed)) < self.window
     }
